@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages mandat needs when they are missing.
+# Only acts as root on a Debian-like system; elsewhere it says what is missing.
+set -euo pipefail
+
+missing=()
+python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+for package in "$@"; do
+  case "$package" in
+    chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
+    *) dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package") ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "Please install these packages (as root: apt-get install ${missing[*]})." >&2
+  case " ${missing[*]} " in *" python3-venv "*) exit 1 ;; esac
+fi

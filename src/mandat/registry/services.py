@@ -1,0 +1,170 @@
+"""Agents register and correct organisations, employers and representatives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from mandat.accounts.models import User
+from mandat.catalog.models import Institution
+from mandat.core import audit
+from mandat.core.errors import ApplicationError
+from mandat.registry import identifiers
+from mandat.registry.models import Employer, Organisation, Representative
+
+
+@dataclass(frozen=True)
+class Address:
+    address_line1: str
+    postcode: str
+    city: str
+    country: str = "LU"
+    address_line2: str = ""
+
+
+def _require_agent(user: User) -> None:
+    if not (user.is_active and user.is_agent):
+        raise ApplicationError(
+            _("Only an institution agent may change the registry."), code="agent_required"
+        )
+
+
+def _clean_name(value: str) -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise ApplicationError(_("A name is required."), code="name_required")
+    return name
+
+
+@transaction.atomic(durable=True)
+def organisation_create(*, by: User, name: str, scheme: str, identifier: str) -> Organisation:
+    _require_agent(by)
+    normalized = identifiers.normalize(scheme, identifier)
+    if Organisation.objects.filter(identifier_scheme=scheme, identifier=normalized).exists():
+        raise ApplicationError(
+            _("An organisation with this identifier is already registered."),
+            code="organisation_exists",
+        )
+    organisation = Organisation.objects.create(
+        name=_clean_name(name), identifier_scheme=scheme, identifier=normalized
+    )
+    audit.record(
+        "registry.organisation_created", actor_id=by.pk, obj=organisation,
+        data={"name": organisation.name, "scheme": scheme, "identifier": normalized},
+    )
+    return organisation
+
+
+@transaction.atomic(durable=True)
+def employer_register(
+    *,
+    by: User,
+    organisation: Organisation,
+    institution: Institution,
+    employer_number: str,
+    name: str,
+    address: Address,
+    language: str = "fr",
+) -> Employer:
+    _require_agent(by)
+    number = identifiers.normalize(identifiers.Scheme.LU_NATIONAL, employer_number)
+    employer = Employer(
+        organisation=organisation,
+        institution=institution,
+        employer_number=number,
+        name=_clean_name(name),
+        language=language,
+        **address.__dict__,
+    )
+    try:
+        with transaction.atomic():
+            employer.save()
+    except IntegrityError as error:
+        raise ApplicationError(
+            _("This employer number is already registered with this institution."),
+            code="employer_exists",
+        ) from error
+    audit.record(
+        "registry.employer_registered", actor_id=by.pk, employer_id=employer.pk, obj=employer,
+        data={"institution": institution.code, "employer_number": number, "name": employer.name},
+    )
+    return employer
+
+
+@transaction.atomic(durable=True)
+def employer_update(
+    *, by: User, employer: Employer, name: str | None = None, address: Address | None = None,
+    language: str | None = None,
+) -> Employer:
+    """Correct an employer's name, address or language; the number never changes."""
+    _require_agent(by)
+    changes: dict[str, str] = {}
+    if name is not None:
+        changes["name"] = _clean_name(name)
+    if address is not None:
+        changes.update(address.__dict__)
+    if language is not None:
+        changes["language"] = language
+    for attribute, value in changes.items():
+        setattr(employer, attribute, value)
+    employer.save(update_fields=list(changes))
+    audit.record(
+        "registry.employer_updated", actor_id=by.pk, employer_id=employer.pk, obj=employer,
+        data=changes,
+    )
+    return employer
+
+
+@transaction.atomic(durable=True)
+def representative_register(
+    *,
+    by: User,
+    organisation: Organisation,
+    registration_number: str,
+    denomination: str,
+    address: Address,
+) -> Representative:
+    _require_agent(by)
+    number = identifiers.normalize(identifiers.Scheme.LU_NATIONAL, registration_number)
+    if Representative.objects.filter(registration_number=number).exists():
+        raise ApplicationError(
+            _("This registration number is already registered."), code="representative_exists"
+        )
+    if Representative.objects.filter(organisation=organisation).exists():
+        raise ApplicationError(
+            _("This organisation is already registered as a representative."),
+            code="representative_exists",
+        )
+    representative = Representative.objects.create(
+        organisation=organisation,
+        registration_number=number,
+        denomination=_clean_name(denomination),
+        **address.__dict__,
+    )
+    audit.record(
+        "registry.representative_registered", actor_id=by.pk, obj=representative,
+        data={"registration_number": number, "denomination": representative.denomination},
+    )
+    return representative
+
+
+@transaction.atomic(durable=True)
+def representative_update(
+    *, by: User, representative: Representative, denomination: str | None = None,
+    address: Address | None = None,
+) -> Representative:
+    _require_agent(by)
+    changes: dict[str, str] = {}
+    if denomination is not None:
+        changes["denomination"] = _clean_name(denomination)
+    if address is not None:
+        changes.update(address.__dict__)
+    for attribute, value in changes.items():
+        setattr(representative, attribute, value)
+    representative.save(update_fields=list(changes))
+    audit.record(
+        "registry.representative_updated", actor_id=by.pk, obj=representative, data=changes
+    )
+    return representative

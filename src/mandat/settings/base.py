@@ -1,0 +1,146 @@
+"""Settings shared by every environment.
+
+The process environment is read here and nowhere else. ``production.py`` only
+tightens what this module derives.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent  # src/mandat
+ENV = os.environ
+
+#: Where the embedded database and generated files live unless told otherwise.
+DATA_DIR = Path(ENV.get("MANDAT_DATA_DIR", str(BASE_DIR.parent.parent / "var")))
+
+#: Values a development checkout uses; production.py refuses to start with any of them.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105
+DEVELOPMENT_CODE_PEPPER = "dev-only-insecure-code-pepper"  # noqa: S105
+
+SECRET_KEY = ENV.get("MANDAT_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+#: Key of the HMAC under which access codes are stored (codes are never stored in clear).
+CODE_PEPPER = ENV.get("MANDAT_CODE_PEPPER", DEVELOPMENT_CODE_PEPPER)
+DEBUG = ENV.get("MANDAT_DEBUG", "1") == "1"
+ALLOWED_HOSTS = [h for h in ENV.get("MANDAT_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+
+
+def database_config(url: str | None) -> dict[str, Any]:
+    """Build the default database from ``DATABASE_URL``; SQLite in WAL mode when unset."""
+    if url:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            config.setdefault("OPTIONS", {})
+        return config
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "mandat.sqlite3"),
+        "OPTIONS": {
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of
+            # failing with "database is locked" when a read transaction upgrades.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA busy_timeout=20000;"
+            ),
+        },
+    }
+
+
+DATABASES = {"default": database_config(ENV.get("DATABASE_URL"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "mandat.core",
+    "mandat.accounts",
+    "mandat.catalog",
+    "mandat.registry",
+    "mandat.spaces",
+    "mandat.mandates",
+    "mandat.portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mandat.urls"
+WSGI_APPLICATION = "mandat.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("de", _("German")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Luxembourg"
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+#: Days after issue during which posted access codes can be redeemed.
+MANDAT_ACTIVATION_DEADLINE_DAYS = int(ENV.get("MANDAT_ACTIVATION_DEADLINE_DAYS", "30"))
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": ENV.get("MANDAT_LOG_LEVEL", "INFO")},
+}
+WHITENOISE_USE_FINDERS = DEBUG

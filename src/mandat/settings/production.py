@@ -1,0 +1,32 @@
+"""Production settings: refuse to start on a missing or development secret."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import (
+    CODE_PEPPER,
+    DEVELOPMENT_CODE_PEPPER,
+    DEVELOPMENT_SECRET_KEY,
+    ENV,
+    SECRET_KEY,
+)
+
+REQUIRED_SECRETS = {
+    "MANDAT_SECRET_KEY": (SECRET_KEY, DEVELOPMENT_SECRET_KEY),
+    "MANDAT_CODE_PEPPER": (CODE_PEPPER, DEVELOPMENT_CODE_PEPPER),
+}
+for name, (value, development_value) in REQUIRED_SECRETS.items():
+    if name not in ENV or value == development_value or len(value) < 32:
+        raise ImproperlyConfigured(
+            f"{name} must be set to a secret of at least 32 characters in production."
+        )
+if "DATABASE_URL" not in ENV:
+    raise ImproperlyConfigured("DATABASE_URL must be set in production.")
+
+DEBUG = False
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = 31_536_000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
