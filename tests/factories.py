@@ -41,7 +41,9 @@ def agent() -> User:
 def organisation(name: str | None = None) -> Organisation:
     number = next(_serial)
     return registry.organisation_create(
-        by=agent(), name=name or f"Organisation {number}", scheme=Scheme.LU_NATIONAL,
+        by=agent(),
+        name=name or f"Organisation {number}",
+        scheme=Scheme.LU_NATIONAL,
         identifier=f"{20000000000 + number}",
     )
 
@@ -49,16 +51,23 @@ def organisation(name: str | None = None) -> Organisation:
 def employer(name: str | None = None, *, org: Organisation | None = None) -> Employer:
     org = org or organisation(name)
     return registry.employer_register(
-        by=agent(), organisation=org, institution=ccss(), employer_number=org.identifier,
-        name=name or org.name, address=ADDRESS,
+        by=agent(),
+        organisation=org,
+        institution=ccss(),
+        employer_number=org.identifier,
+        name=name or org.name,
+        address=ADDRESS,
     )
 
 
 def representative(name: str | None = None) -> Representative:
     org = organisation(name)
     return registry.representative_register(
-        by=agent(), organisation=org, registration_number=f"{2020000000000 + next(_serial)}",
-        denomination=name or org.name, address=ADDRESS,
+        by=agent(),
+        organisation=org,
+        registration_number=f"{2020000000000 + next(_serial)}",
+        denomination=name or org.name,
+        address=ADDRESS,
     )
 
 
@@ -79,10 +88,17 @@ def mandate(
     level: str = "act",
     **extra: object,
 ) -> Mandate:
-    kind = MandateKind.PRIMARY if space.organisation_id == employer_.organisation_id else (
-        MandateKind.OBTAINED
+    kind = (
+        MandateKind.PRIMARY
+        if space.organisation_id == employer_.organisation_id
+        else (MandateKind.OBTAINED)
     )
     return mandate_services.mandate_grant(
-        by=None, employer=employer_, domain=domain(domain_code), space=space, kind=kind,
-        level=level, **extra,  # type: ignore[arg-type]
+        by=None,
+        employer=employer_,
+        domain=domain(domain_code),
+        space=space,
+        kind=kind,
+        level=level,
+        **extra,  # type: ignore[arg-type]
     )

@@ -1,10 +1,10 @@
 """The ``mandat`` command: mandat's own commands plus every Django management command.
 
-    mandat seed --demo        create the demo world
-    mandat serve              serve the portal
-    mandat audit verify       check the whole audit chain
-    mandat audit export --employer NUMBER
-    mandat migrate, mandat createsuperuser, ...
+mandat seed --demo        create the demo world
+mandat serve              serve the portal
+mandat audit verify       check the whole audit chain
+mandat audit export --employer NUMBER
+mandat migrate, mandat createsuperuser, ...
 """
 
 from __future__ import annotations

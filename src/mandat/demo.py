@@ -29,15 +29,61 @@ SALARY_NUMBER = "2020220124699"
 FIDUCIARY_NUMBER = "20081122334"
 CLIENT_COUNT = 5000
 
-_FIRST = ["Boulangerie", "Garage", "Cabinet", "Atelier", "Brasserie", "Pharmacie", "Menuiserie",
-          "Librairie", "Boucherie", "Fleuriste", "Imprimerie", "Transports", "Construction",
-          "Informatique", "Consulting", "Plâtrerie", "Toiture", "Optique", "Pâtisserie", "Hôtel"]
-_SECOND = ["Muller", "Schmit", "Weber", "Wagner", "Hoffmann", "Thill", "Klein", "Schroeder",
-           "Reuter", "Kremer", "Becker", "Hansen", "du Centre", "de la Gare", "Moselle",
-           "Ardennes", "Kirchberg", "Bonnevoie", "Esch", "Diekirch", "Clervaux", "Remich"]
+_FIRST = [
+    "Boulangerie",
+    "Garage",
+    "Cabinet",
+    "Atelier",
+    "Brasserie",
+    "Pharmacie",
+    "Menuiserie",
+    "Librairie",
+    "Boucherie",
+    "Fleuriste",
+    "Imprimerie",
+    "Transports",
+    "Construction",
+    "Informatique",
+    "Consulting",
+    "Plâtrerie",
+    "Toiture",
+    "Optique",
+    "Pâtisserie",
+    "Hôtel",
+]
+_SECOND = [
+    "Muller",
+    "Schmit",
+    "Weber",
+    "Wagner",
+    "Hoffmann",
+    "Thill",
+    "Klein",
+    "Schroeder",
+    "Reuter",
+    "Kremer",
+    "Becker",
+    "Hansen",
+    "du Centre",
+    "de la Gare",
+    "Moselle",
+    "Ardennes",
+    "Kirchberg",
+    "Bonnevoie",
+    "Esch",
+    "Diekirch",
+    "Clervaux",
+    "Remich",
+]
 _FORMS = ["S.à r.l.", "S.A.", "S.à r.l.-S", "S.C.S."]
-_CITIES = [("1009", "Luxembourg"), ("4002", "Esch-sur-Alzette"), ("9201", "Diekirch"),
-           ("6401", "Echternach"), ("3401", "Dudelange"), ("5501", "Remich")]
+_CITIES = [
+    ("1009", "Luxembourg"),
+    ("4002", "Esch-sur-Alzette"),
+    ("9201", "Diekirch"),
+    ("6401", "Echternach"),
+    ("3401", "Dudelange"),
+    ("5501", "Remich"),
+]
 
 
 @dataclass(frozen=True)
@@ -48,8 +94,13 @@ class DemoWorld:
 
 def _user(username: str, first: str, last: str, *, agent: bool = False) -> User:
     user = User.objects.create_user(
-        username=username, email=f"{username}@demo.mandat.lu", password=DEMO_PASSWORD,
-        first_name=first, last_name=last, is_agent=agent, is_staff=agent,
+        username=username,
+        email=f"{username}@demo.mandat.lu",
+        password=DEMO_PASSWORD,
+        first_name=first,
+        last_name=last,
+        is_agent=agent,
+        is_staff=agent,
     )
     return user
 
@@ -58,7 +109,8 @@ def _address(index: int) -> registry.Address:
     postcode, city = _CITIES[index % len(_CITIES)]
     return registry.Address(
         address_line1=f"{1 + index % 180}, rue {_SECOND[index % len(_SECOND)]}",
-        postcode=postcode, city=city,
+        postcode=postcode,
+        city=city,
     )
 
 
@@ -74,43 +126,63 @@ def seed_demo() -> DemoWorld:
     fiduciary_admin = _user("fiduciary", "Fanny", "Fiduciaire")
 
     boulangerie_org = registry.organisation_create(
-        by=agent, name="Boulangerie Demo S.à r.l.", scheme=Scheme.LU_NATIONAL,
+        by=agent,
+        name="Boulangerie Demo S.à r.l.",
+        scheme=Scheme.LU_NATIONAL,
         identifier=BOULANGERIE_NUMBER,
     )
     registry.employer_register(
-        by=agent, organisation=boulangerie_org, institution=ccss,
-        employer_number=BOULANGERIE_NUMBER, name="Boulangerie Demo S.à r.l.",
+        by=agent,
+        organisation=boulangerie_org,
+        institution=ccss,
+        employer_number=BOULANGERIE_NUMBER,
+        name="Boulangerie Demo S.à r.l.",
         address=registry.Address("12, rue du Fort Wallis", "2714", "Luxembourg"),
     )
     salary_org = registry.organisation_create(
         by=agent, name="Salary S.A.", scheme=Scheme.LU_NATIONAL, identifier=SALARY_NUMBER
     )
     registry.representative_register(
-        by=agent, organisation=salary_org, registration_number=SALARY_NUMBER,
+        by=agent,
+        organisation=salary_org,
+        registration_number=SALARY_NUMBER,
         denomination="Salary S.A.",
         address=registry.Address("5, avenue de la Gare", "1611", "Luxembourg"),
     )
     fiduciary_org = registry.organisation_create(
-        by=agent, name="Fiduciaire Grand-Duché S.A.", scheme=Scheme.LU_NATIONAL,
+        by=agent,
+        name="Fiduciaire Grand-Duché S.A.",
+        scheme=Scheme.LU_NATIONAL,
         identifier=FIDUCIARY_NUMBER,
     )
     registry.representative_register(
-        by=agent, organisation=fiduciary_org, registration_number=FIDUCIARY_NUMBER,
+        by=agent,
+        organisation=fiduciary_org,
+        registration_number=FIDUCIARY_NUMBER,
         denomination="Fiduciaire Grand-Duché S.A.",
         address=registry.Address("2, boulevard Royal", "2449", "Luxembourg"),
     )
-    spaces.space_create(by=employer_admin, kind=SpaceKind.PROFESSIONAL,
-                        organisation=boulangerie_org)
-    salary_space = spaces.space_create(by=salary_admin, kind=SpaceKind.PROFESSIONAL,
-                                       organisation=salary_org)
+    spaces.space_create(
+        by=employer_admin, kind=SpaceKind.PROFESSIONAL, organisation=boulangerie_org
+    )
+    salary_space = spaces.space_create(
+        by=salary_admin, kind=SpaceKind.PROFESSIONAL, organisation=salary_org
+    )
     spaces.member_add(by=salary_admin, space=salary_space, user=salary_clerk)
-    fiduciary_space = spaces.space_create(by=fiduciary_admin, kind=SpaceKind.PROFESSIONAL,
-                                          organisation=fiduciary_org)
+    fiduciary_space = spaces.space_create(
+        by=fiduciary_admin, kind=SpaceKind.PROFESSIONAL, organisation=fiduciary_org
+    )
     _bulk_clients(ccss=ccss, space_id=fiduciary_space.pk, count=CLIENT_COUNT)
-    return DemoWorld(created=True, users={
-        "agent": agent, "employer": employer_admin, "salary": salary_admin,
-        "salary-clerk": salary_clerk, "fiduciary": fiduciary_admin,
-    })
+    return DemoWorld(
+        created=True,
+        users={
+            "agent": agent,
+            "employer": employer_admin,
+            "salary": salary_admin,
+            "salary-clerk": salary_clerk,
+            "fiduciary": fiduciary_admin,
+        },
+    )
 
 
 @transaction.atomic(durable=True)
@@ -120,14 +192,18 @@ def _bulk_clients(*, ccss: Institution, space_id: int, count: int) -> None:
     organisations = Organisation.objects.bulk_create(
         Organisation(
             name=f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_FORMS)} ({i:04d})",
-            identifier_scheme=Scheme.LU_NATIONAL, identifier=f"1990{i:07d}",
+            identifier_scheme=Scheme.LU_NATIONAL,
+            identifier=f"1990{i:07d}",
         )
         for i in range(1, count + 1)
     )
     employers = Employer.objects.bulk_create(
         Employer(
-            organisation=organisation, institution=ccss, employer_number=organisation.identifier,
-            name=organisation.name, language=("fr", "de", "en")[i % 3],
+            organisation=organisation,
+            institution=ccss,
+            employer_number=organisation.identifier,
+            name=organisation.name,
+            language=("fr", "de", "en")[i % 3],
             **_address(i).__dict__,
         )
         for i, organisation in enumerate(organisations, start=1)
@@ -135,25 +211,43 @@ def _bulk_clients(*, ccss: Institution, space_id: int, count: int) -> None:
     now = time.now()
     mandates = []
     for i, employer in enumerate(employers):
-        plan = [("EMPLOYER", Level.CONSULT), ("AFFILIATIONS", Level.ACT),
-                ("REMUNERATIONS", Level.ACT)]
+        plan = [
+            ("EMPLOYER", Level.CONSULT),
+            ("AFFILIATIONS", Level.ACT),
+            ("REMUNERATIONS", Level.ACT),
+        ]
         if i % 3 == 0:
             plan.append(("BILLING", Level.CONSULT))
         mandates += [
             Mandate(
-                employer=employer, domain=domains[code], grantee_space_id=space_id,
-                kind=MandateKind.OBTAINED, level=level, source=MandateSource.AGENT,
-                status=MandateStatus.ACTIVE, valid_from=now, activated_at=now,
+                employer=employer,
+                domain=domains[code],
+                grantee_space_id=space_id,
+                kind=MandateKind.OBTAINED,
+                level=level,
+                source=MandateSource.AGENT,
+                status=MandateStatus.ACTIVE,
+                valid_from=now,
+                activated_at=now,
             )
             for code, level in plan
         ]
     Mandate.objects.bulk_create(mandates, batch_size=2000)
     audit.record_many(
         audit.Entry(
-            action="mandate.granted", employer_id=m.employer_id, object_type="mandates.mandate",
+            action="mandate.granted",
+            employer_id=m.employer_id,
+            object_type="mandates.mandate",
             object_id=str(m.pk),
-            data={"employer": m.employer_id, "domain": m.domain_id, "space": space_id,
-                  "kind": m.kind, "level": m.level, "source": m.source, "status": m.status},
+            data={
+                "employer": m.employer_id,
+                "domain": m.domain_id,
+                "space": space_id,
+                "kind": m.kind,
+                "level": m.level,
+                "source": m.source,
+                "status": m.status,
+            },
         )
         for m in mandates
     )

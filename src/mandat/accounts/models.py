@@ -16,7 +16,6 @@ class User(AbstractUser):
     )
     language = models.CharField(_("language"), max_length=2, default="fr")
 
-    class Meta(AbstractUser.Meta):
-        swappable = "AUTH_USER_MODEL"
+    class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from mandat.core.admin_base import ReadOnlyAdmin
 from mandat.catalog.models import Domain, Institution, Service
+from mandat.core.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Institution)

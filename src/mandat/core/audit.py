@@ -224,8 +224,12 @@ def verify_export(document: Mapping[str, JsonValue]) -> Verdict:
     expected_seq = document["start"]["seq"]
     for item in document["links"]:
         if item["seq"] != expected_seq:
-            return Verdict(False, expected_seq - document["start"]["seq"], expected_seq,
-                           "link missing or out of order")
+            return Verdict(
+                False,
+                expected_seq - document["start"]["seq"],
+                expected_seq,
+                "link missing or out of order",
+            )
         if "event" in item:
             event = item["event"]
             if event["seq"] != item["seq"]:
@@ -240,5 +244,3 @@ def verify_export(document: Mapping[str, JsonValue]) -> Verdict:
     if expected_seq != head["seq"] + 1 or running != head["hash"]:
         return Verdict(False, checked, expected_seq, "links do not reach the chain head")
     return Verdict(True, checked)
-
-

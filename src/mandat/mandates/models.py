@@ -43,9 +43,7 @@ class Mandate(models.Model):
 
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="mandates")
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="mandates")
-    grantee_space = models.ForeignKey(
-        Space, on_delete=models.PROTECT, related_name="mandates_held"
-    )
+    grantee_space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="mandates_held")
     kind = models.CharField(_("kind"), max_length=10, choices=MandateKind.choices)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     source = models.CharField(_("source"), max_length=16, choices=MandateSource.choices)
@@ -56,13 +54,19 @@ class Mandate(models.Model):
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     end_cause = models.CharField(
@@ -117,4 +121,6 @@ class Mandate(models.Model):
         verbose_name_plural = _("mandates")
 
     def __str__(self) -> str:
-        return f"{self.employer_id}/{self.domain_id} → space {self.grantee_space_id} ({self.status})"
+        return (
+            f"{self.employer_id}/{self.domain_id} → space {self.grantee_space_id} ({self.status})"
+        )

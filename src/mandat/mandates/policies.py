@@ -144,7 +144,11 @@ def employers_for(
 
 
 def iter_employers_for(
-    user: User | int, domain: Domain | int, action: str, *, at: dt.datetime | None = None,
+    user: User | int,
+    domain: Domain | int,
+    action: str,
+    *,
+    at: dt.datetime | None = None,
     chunk: int = 5000,
 ) -> Iterator[int]:
     """Every employer id ``employers_for`` would list, page after page."""
@@ -155,9 +159,7 @@ def iter_employers_for(
         after = page.next_after
 
 
-def access_employer(
-    *, user: User, employer_id: int, domain: Domain | int, action: str
-) -> Employer:
+def access_employer(*, user: User, employer_id: int, domain: Domain | int, action: str) -> Employer:
     """The employer if ``user`` may ``action`` for it; one error for missing and forbidden."""
     if can(user, action, employer_id, domain):
         employer = Employer.objects.filter(pk=employer_id).first()
@@ -178,7 +180,9 @@ def access_mandate(*, user: User, mandate_id: int) -> Mandate:
     if mandate is not None and user.is_active:
         holder = mandate.grantee_space.memberships.filter(user=user, removed_at__isnull=True)
         employer_admin = mandate.employer.organisation.spaces.filter(
-            closed_at__isnull=True, memberships__user=user, memberships__role=Role.ADMIN,
+            closed_at__isnull=True,
+            memberships__user=user,
+            memberships__role=Role.ADMIN,
             memberships__removed_at__isnull=True,
         )
         if user.is_agent or holder.exists() or employer_admin.exists():
@@ -201,8 +205,9 @@ def authorize(
     allowed = can(user, action, employer, domain)
     with transaction.atomic(durable=True):
         audit.record(
-            "authz.checked", actor_id=user.pk, employer_id=_pk(employer),
-            data={"action": action, "domain": _pk(domain), "purpose": purpose,
-                  "allowed": allowed},
+            "authz.checked",
+            actor_id=user.pk,
+            employer_id=_pk(employer),
+            data={"action": action, "domain": _pk(domain), "purpose": purpose, "allowed": allowed},
         )
     return allowed

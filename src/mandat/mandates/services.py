@@ -55,7 +55,7 @@ def _check_grantee(*, employer: Employer, domain: Domain, space: Space, kind: st
                 _("An employer does not obtain a mandate from itself; use the primary mandate."),
                 code="space_not_eligible",
             )
-        if not Representative.objects.filter(organisation_id=space.organisation_id).exists():
+        if not Representative.objects.filter(organisation__spaces=space).exists():
             raise ApplicationError(
                 _("Only a registered representative's space can obtain a mandate."),
                 code="space_not_eligible",
@@ -84,12 +84,17 @@ def grant(
     stamp = time.now()
     start = valid_from or stamp
     if valid_until is not None and valid_until <= start:
-        raise ApplicationError(
-            _("A mandate must end after it starts."), code="validity_invalid"
-        )
+        raise ApplicationError(_("A mandate must end after it starts."), code="validity_invalid")
     mandate = Mandate(
-        employer=employer, domain=domain, grantee_space=space, kind=kind, level=level,
-        source=source, valid_from=start, valid_until=valid_until, granted_by=by,
+        employer=employer,
+        domain=domain,
+        grantee_space=space,
+        kind=kind,
+        level=level,
+        source=source,
+        valid_from=start,
+        valid_until=valid_until,
+        granted_by=by,
         status=MandateStatus.ACTIVE if activate else MandateStatus.PENDING,
         activated_at=stamp if activate else None,
     )
@@ -97,9 +102,12 @@ def grant(
         _("This space already holds an active mandate for this employer and domain."),
         code="mandate_exists",
     )
-    if activate and Mandate.objects.filter(
-        grantee_space=space, domain=domain, employer=employer, status=MandateStatus.ACTIVE
-    ).exists():
+    if (
+        activate
+        and Mandate.objects.filter(
+            grantee_space=space, domain=domain, employer=employer, status=MandateStatus.ACTIVE
+        ).exists()
+    ):
         raise duplicate
     try:
         with transaction.atomic():
@@ -107,8 +115,14 @@ def grant(
     except IntegrityError as error:  # a concurrent grant won the race
         raise duplicate from error
     audit.record(
-        "mandate.granted", actor_id=by.pk if by else None, employer_id=employer.pk, obj=mandate,
-        data={**_snapshot(mandate), "valid_until": valid_until.isoformat() if valid_until else None},
+        "mandate.granted",
+        actor_id=by.pk if by else None,
+        employer_id=employer.pk,
+        obj=mandate,
+        data={
+            **_snapshot(mandate),
+            "valid_until": valid_until.isoformat() if valid_until else None,
+        },
     )
     return mandate
 
@@ -121,8 +135,10 @@ def activate(*, by: User | None, mandate: Mandate) -> Mandate:
             _("Only a pending mandate can be activated."), code="mandate_wrong_state"
         )
     if Mandate.objects.filter(
-        grantee_space_id=mandate.grantee_space_id, domain_id=mandate.domain_id,
-        employer_id=mandate.employer_id, status=MandateStatus.ACTIVE,
+        grantee_space_id=mandate.grantee_space_id,
+        domain_id=mandate.domain_id,
+        employer_id=mandate.employer_id,
+        status=MandateStatus.ACTIVE,
     ).exists():
         raise ApplicationError(
             _("This space already holds an active mandate for this employer and domain."),
@@ -132,8 +148,11 @@ def activate(*, by: User | None, mandate: Mandate) -> Mandate:
     mandate.activated_at = time.now()
     mandate.save(update_fields=["status", "activated_at"])
     audit.record(
-        "mandate.activated", actor_id=by.pk if by else None, employer_id=mandate.employer_id,
-        obj=mandate, data=_snapshot(mandate),
+        "mandate.activated",
+        actor_id=by.pk if by else None,
+        employer_id=mandate.employer_id,
+        obj=mandate,
+        data=_snapshot(mandate),
     )
     return mandate
 
@@ -142,9 +161,7 @@ def end(*, by: User | None, mandate: Mandate, cause: str, reason: str = "") -> M
     """End a pending or active mandate at once. Needs a transaction."""
     mandate = Mandate.objects.select_for_update().get(pk=mandate.pk)
     if mandate.status not in (MandateStatus.PENDING, MandateStatus.ACTIVE):
-        raise ApplicationError(
-            _("This mandate has already ended."), code="mandate_wrong_state"
-        )
+        raise ApplicationError(_("This mandate has already ended."), code="mandate_wrong_state")
     stamp = time.now()
     mandate.status = MandateStatus.EXPIRED if cause == EndCause.EXPIRED else MandateStatus.REVOKED
     mandate.ended_at = stamp
@@ -153,8 +170,11 @@ def end(*, by: User | None, mandate: Mandate, cause: str, reason: str = "") -> M
     mandate.end_reason = reason
     mandate.save(update_fields=["status", "ended_at", "ended_by", "end_cause", "end_reason"])
     audit.record(
-        f"mandate.{cause}", actor_id=by.pk if by else None, employer_id=mandate.employer_id,
-        obj=mandate, data={**_snapshot(mandate), "reason": reason},
+        f"mandate.{cause}",
+        actor_id=by.pk if by else None,
+        employer_id=mandate.employer_id,
+        obj=mandate,
+        data={**_snapshot(mandate), "reason": reason},
     )
     return mandate
 
@@ -164,7 +184,8 @@ def _may_manage_for_employer(user: User, employer: Employer) -> bool:
     if user.is_agent and user.is_active:
         return True
     own_spaces = Space.objects.filter(
-        organisation_id=employer.organisation_id, kind=SpaceKind.PROFESSIONAL,
+        organisation_id=employer.organisation_id,
+        kind=SpaceKind.PROFESSIONAL,
         closed_at__isnull=True,
     )
     return any(space_selectors.is_admin(user=user, space=space) for space in own_spaces)
@@ -190,8 +211,16 @@ def mandate_grant(
             _("Only an institution agent may grant a mandate directly."), code="agent_required"
         )
     return grant(
-        by=by, employer=employer, domain=domain, space=space, kind=kind, level=level,
-        source=source, valid_from=valid_from, valid_until=valid_until, activate=activate,
+        by=by,
+        employer=employer,
+        domain=domain,
+        space=space,
+        kind=kind,
+        level=level,
+        source=source,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        activate=activate,
     )
 
 
@@ -253,8 +282,11 @@ def mandates_expire_due(*, now: dt.datetime | None = None, batch: int = 500) -> 
             Mandate.objects.bulk_update(due, ["status", "ended_at", "end_cause"])
             audit.record_many(
                 audit.Entry(
-                    action="mandate.expired", employer_id=m.employer_id,
-                    object_type="mandates.mandate", object_id=str(m.pk), data=_snapshot(m),
+                    action="mandate.expired",
+                    employer_id=m.employer_id,
+                    object_type="mandates.mandate",
+                    object_id=str(m.pk),
+                    data=_snapshot(m),
                 )
                 for m in due
             )

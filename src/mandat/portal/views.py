@@ -19,9 +19,7 @@ def _user(request: HttpRequest) -> User:
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     spaces = space_selectors.spaces_of_user(user=user)
-    overview = [
-        (space, mandate_selectors.certifications_of_space(space=space)) for space in spaces
-    ]
+    overview = [(space, mandate_selectors.certifications_of_space(space=space)) for space in spaces]
     return render(request, "portal/home.html", {"overview": overview})
 
 

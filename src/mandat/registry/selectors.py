@@ -55,7 +55,9 @@ def representative_match(*, registration_number: str, name: str) -> Representati
     return representative
 
 
-def employers_search(*, text: str = "", institution: Institution | None = None) -> QuerySet[Employer]:
+def employers_search(
+    *, text: str = "", institution: Institution | None = None
+) -> QuerySet[Employer]:
     employers = Employer.objects.select_related("institution")
     if institution is not None:
         employers = employers.filter(institution=institution)

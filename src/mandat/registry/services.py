@@ -51,7 +51,9 @@ def organisation_create(*, by: User, name: str, scheme: str, identifier: str) ->
         name=_clean_name(name), identifier_scheme=scheme, identifier=normalized
     )
     audit.record(
-        "registry.organisation_created", actor_id=by.pk, obj=organisation,
+        "registry.organisation_created",
+        actor_id=by.pk,
+        obj=organisation,
         data={"name": organisation.name, "scheme": scheme, "identifier": normalized},
     )
     return organisation
@@ -87,7 +89,10 @@ def employer_register(
             code="employer_exists",
         ) from error
     audit.record(
-        "registry.employer_registered", actor_id=by.pk, employer_id=employer.pk, obj=employer,
+        "registry.employer_registered",
+        actor_id=by.pk,
+        employer_id=employer.pk,
+        obj=employer,
         data={"institution": institution.code, "employer_number": number, "name": employer.name},
     )
     return employer
@@ -95,7 +100,11 @@ def employer_register(
 
 @transaction.atomic(durable=True)
 def employer_update(
-    *, by: User, employer: Employer, name: str | None = None, address: Address | None = None,
+    *,
+    by: User,
+    employer: Employer,
+    name: str | None = None,
+    address: Address | None = None,
     language: str | None = None,
 ) -> Employer:
     """Correct an employer's name, address or language; the number never changes."""
@@ -111,7 +120,10 @@ def employer_update(
         setattr(employer, attribute, value)
     employer.save(update_fields=list(changes))
     audit.record(
-        "registry.employer_updated", actor_id=by.pk, employer_id=employer.pk, obj=employer,
+        "registry.employer_updated",
+        actor_id=by.pk,
+        employer_id=employer.pk,
+        obj=employer,
         data=changes,
     )
     return employer
@@ -144,7 +156,9 @@ def representative_register(
         **address.__dict__,
     )
     audit.record(
-        "registry.representative_registered", actor_id=by.pk, obj=representative,
+        "registry.representative_registered",
+        actor_id=by.pk,
+        obj=representative,
         data={"registration_number": number, "denomination": representative.denomination},
     )
     return representative
@@ -152,7 +166,10 @@ def representative_register(
 
 @transaction.atomic(durable=True)
 def representative_update(
-    *, by: User, representative: Representative, denomination: str | None = None,
+    *,
+    by: User,
+    representative: Representative,
+    denomination: str | None = None,
     address: Address | None = None,
 ) -> Representative:
     _require_agent(by)

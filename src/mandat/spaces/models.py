@@ -31,7 +31,10 @@ class Space(models.Model):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="spaces"
     )
     person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="private_spaces",
     )
     name = models.CharField(_("name"), max_length=200)

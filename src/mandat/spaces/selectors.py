@@ -24,8 +24,9 @@ def access_space(*, user: User, space_id: int) -> Space:
     """The space if ``user`` is an active member of it; the same error if missing or not."""
     space = spaces_of_user(user=user).filter(pk=space_id).first()
     if space is None:
-        raise NotFoundOrForbidden(_("This space does not exist or you may not open it."),
-                                  code="not_found")
+        raise NotFoundOrForbidden(
+            _("This space does not exist or you may not open it."), code="not_found"
+        )
     return space
 
 

@@ -56,12 +56,17 @@ def space_create(
     elif kind == SpaceKind.PRIVATE:
         if Space.objects.filter(person=by, kind=kind, closed_at__isnull=True).exists():
             raise ApplicationError(_("You already have a private space."), code="space_exists")
-        space = Space.objects.create(kind=kind, person=by, name=name or by.get_full_name() or by.username)
+        space = Space.objects.create(
+            kind=kind, person=by, name=name or by.get_full_name() or by.username
+        )
     else:
         raise ValueError(f"unknown space kind {kind!r}")
     membership = Membership.objects.create(space=space, user=by, role=Role.ADMIN)
     audit.record(
-        "space.created", actor_id=by.pk, employer_id=_employer_of(space), obj=space,
+        "space.created",
+        actor_id=by.pk,
+        employer_id=_employer_of(space),
+        obj=space,
         data={"kind": kind, "name": space.name, "admin_membership": membership.pk},
     )
     return space
@@ -80,7 +85,10 @@ def member_add(*, by: User, space: Space, user: User, role: str = Role.COLLABORA
         )
     membership = Membership.objects.create(space=space, user=user, role=role)
     audit.record(
-        "space.member_added", actor_id=by.pk, employer_id=_employer_of(space), obj=membership,
+        "space.member_added",
+        actor_id=by.pk,
+        employer_id=_employer_of(space),
+        obj=membership,
         data={"space": space.pk, "user": user.pk, "role": role},
     )
     return membership
@@ -106,7 +114,10 @@ def member_remove(*, by: User, membership: Membership) -> Membership:
     membership.removed_at = time.now()
     membership.save(update_fields=["removed_at"])
     audit.record(
-        "space.member_removed", actor_id=by.pk, employer_id=_employer_of(space), obj=membership,
+        "space.member_removed",
+        actor_id=by.pk,
+        employer_id=_employer_of(space),
+        obj=membership,
         data={"space": space.pk, "user": membership.user_id},
     )
     return membership
@@ -141,7 +152,9 @@ def member_restrict(
     membership.allowed_employers.set(employer_list or [])
     membership.allowed_domains.set(domain_list or [])
     audit.record(
-        "space.member_restricted", actor_id=by.pk, employer_id=_employer_of(membership.space),
+        "space.member_restricted",
+        actor_id=by.pk,
+        employer_id=_employer_of(membership.space),
         obj=membership,
         data={"employers": employer_list, "domains": domain_list},
     )

@@ -5,72 +5,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Institution',
+            name="Institution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_fr', models.CharField(max_length=200, verbose_name='name (French)')),
-                ('name_de', models.CharField(max_length=200, verbose_name='name (German)')),
-                ('name_en', models.CharField(max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='code')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_fr", models.CharField(max_length=200, verbose_name="name (French)")),
+                ("name_de", models.CharField(max_length=200, verbose_name="name (German)")),
+                ("name_en", models.CharField(max_length=200, verbose_name="name (English)")),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="code")),
             ],
             options={
-                'verbose_name': 'institution',
-                'verbose_name_plural': 'institutions',
-                'ordering': ['code'],
+                "verbose_name": "institution",
+                "verbose_name_plural": "institutions",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Domain',
+            name="Domain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_fr', models.CharField(max_length=200, verbose_name='name (French)')),
-                ('name_de', models.CharField(max_length=200, verbose_name='name (German)')),
-                ('name_en', models.CharField(max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(max_length=40, verbose_name='code')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='domains', to='catalog.institution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_fr", models.CharField(max_length=200, verbose_name="name (French)")),
+                ("name_de", models.CharField(max_length=200, verbose_name="name (German)")),
+                ("name_en", models.CharField(max_length=200, verbose_name="name (English)")),
+                ("code", models.CharField(max_length=40, verbose_name="code")),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="domains",
+                        to="catalog.institution",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'domain',
-                'verbose_name_plural': 'domains',
-                'ordering': ['institution', 'position', 'code'],
+                "verbose_name": "domain",
+                "verbose_name_plural": "domains",
+                "ordering": ["institution", "position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_fr', models.CharField(max_length=200, verbose_name='name (French)')),
-                ('name_de', models.CharField(max_length=200, verbose_name='name (German)')),
-                ('name_en', models.CharField(max_length=200, verbose_name='name (English)')),
-                ('code', models.CharField(max_length=60, verbose_name='code')),
-                ('level', models.CharField(choices=[('consult', 'Consult'), ('act', 'Act')], max_length=10, verbose_name='level needed')),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='catalog.domain')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_fr", models.CharField(max_length=200, verbose_name="name (French)")),
+                ("name_de", models.CharField(max_length=200, verbose_name="name (German)")),
+                ("name_en", models.CharField(max_length=200, verbose_name="name (English)")),
+                ("code", models.CharField(max_length=60, verbose_name="code")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("consult", "Consult"), ("act", "Act")],
+                        max_length=10,
+                        verbose_name="level needed",
+                    ),
+                ),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="catalog.domain",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service',
-                'verbose_name_plural': 'services',
-                'ordering': ['domain', 'code'],
+                "verbose_name": "service",
+                "verbose_name_plural": "services",
+                "ordering": ["domain", "code"],
             },
         ),
         migrations.AddConstraint(
-            model_name='domain',
-            constraint=models.UniqueConstraint(fields=('institution', 'code'), name='domain_code_unique'),
+            model_name="domain",
+            constraint=models.UniqueConstraint(
+                fields=("institution", "code"), name="domain_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.UniqueConstraint(fields=('domain', 'code'), name='service_code_unique'),
+            model_name="service",
+            constraint=models.UniqueConstraint(
+                fields=("domain", "code"), name="service_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('level__in', ['consult', 'act'])), name='service_level_valid'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("level__in", ["consult", "act"])), name="service_level_valid"
+            ),
         ),
     ]

@@ -6,44 +6,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('registry', '0001_initial'),
-        ('spaces', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("registry", "0001_initial"),
+        ("spaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Mandate',
+            name="Mandate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('primary', 'Primary mandate'), ('obtained', 'Obtained mandate')], max_length=10, verbose_name='kind')),
-                ('level', models.CharField(choices=[('consult', 'Consult'), ('act', 'Act')], max_length=10, verbose_name='level')),
-                ('source', models.CharField(choices=[('certification', 'Certification with access codes'), ('proxy', 'Electronic proxy'), ('agent', 'Institution agent')], max_length=16, verbose_name='source')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('active', 'Active'), ('revoked', 'Revoked'), ('expired', 'Expired')], default='pending', max_length=10, verbose_name='status')),
-                ('valid_from', models.DateTimeField(verbose_name='valid from')),
-                ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='valid until')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='activated at')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
-                ('end_cause', models.CharField(blank=True, choices=[('revoked', 'Revoked'), ('renounced', 'Renounced by the representative'), ('expired', 'Expired')], max_length=10, verbose_name='end cause')),
-                ('end_reason', models.TextField(blank=True, verbose_name='reason for ending')),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mandates', to='catalog.domain')),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mandates', to='registry.employer')),
-                ('ended_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('grantee_space', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mandates_held', to='spaces.space')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("primary", "Primary mandate"), ("obtained", "Obtained mandate")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("consult", "Consult"), ("act", "Act")],
+                        max_length=10,
+                        verbose_name="level",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("certification", "Certification with access codes"),
+                            ("proxy", "Electronic proxy"),
+                            ("agent", "Institution agent"),
+                        ],
+                        max_length=16,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("active", "Active"),
+                            ("revoked", "Revoked"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("valid_from", models.DateTimeField(verbose_name="valid from")),
+                (
+                    "valid_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="valid until"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "activated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="activated at"),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
+                (
+                    "end_cause",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("revoked", "Revoked"),
+                            ("renounced", "Renounced by the representative"),
+                            ("expired", "Expired"),
+                        ],
+                        max_length=10,
+                        verbose_name="end cause",
+                    ),
+                ),
+                ("end_reason", models.TextField(blank=True, verbose_name="reason for ending")),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mandates",
+                        to="catalog.domain",
+                    ),
+                ),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mandates",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "ended_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "grantee_space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mandates_held",
+                        to="spaces.space",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mandate',
-                'verbose_name_plural': 'mandates',
-                'ordering': ['employer', 'domain', '-created_at'],
-                'indexes': [models.Index(condition=models.Q(('status', 'active')), fields=['employer', 'domain'], name='mandate_active_employer_idx'), models.Index(condition=models.Q(('status', 'active'), ('valid_until__isnull', False)), fields=['valid_until'], name='mandate_expiry_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('grantee_space', 'domain', 'employer'), name='one_active_mandate_per_space_domain_employer'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'active'), _negated=True), ('activated_at__isnull', False), _connector='OR'), name='active_mandate_has_activation_time'), models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'active']), ('ended_at__isnull', False), _connector='OR'), name='ended_mandate_has_end_time'), models.CheckConstraint(condition=models.Q(('valid_until__isnull', True), ('valid_until__gt', models.F('valid_from')), _connector='OR'), name='mandate_validity_ordered'), models.CheckConstraint(condition=models.Q(('level__in', ['consult', 'act'])), name='mandate_level_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'active', 'revoked', 'expired'])), name='mandate_status_valid')],
+                "verbose_name": "mandate",
+                "verbose_name_plural": "mandates",
+                "ordering": ["employer", "domain", "-created_at"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "active")),
+                        fields=["employer", "domain"],
+                        name="mandate_active_employer_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("status", "active"), ("valid_until__isnull", False)),
+                        fields=["valid_until"],
+                        name="mandate_expiry_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")),
+                        fields=("grantee_space", "domain", "employer"),
+                        name="one_active_mandate_per_space_domain_employer",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "active"), _negated=True),
+                            ("activated_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="active_mandate_has_activation_time",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["pending", "active"]),
+                            ("ended_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="ended_mandate_has_end_time",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_until__isnull", True),
+                            ("valid_until__gt", models.F("valid_from")),
+                            _connector="OR",
+                        ),
+                        name="mandate_validity_ordered",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("level__in", ["consult", "act"])),
+                        name="mandate_level_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["pending", "active", "revoked", "expired"])
+                        ),
+                        name="mandate_status_valid",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,70 +5,150 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('identifier_scheme', models.CharField(choices=[('be_enterprise', 'Belgian enterprise number'), ('lu_national', 'Luxembourg national identifier (11 or 13 digits)')], max_length=20, verbose_name='identifier scheme')),
-                ('identifier', models.CharField(max_length=20, verbose_name='identifier')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "identifier_scheme",
+                    models.CharField(
+                        choices=[
+                            ("be_enterprise", "Belgian enterprise number"),
+                            ("lu_national", "Luxembourg national identifier (11 or 13 digits)"),
+                        ],
+                        max_length=20,
+                        verbose_name="identifier scheme",
+                    ),
+                ),
+                ("identifier", models.CharField(max_length=20, verbose_name="identifier")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'organisation',
-                'verbose_name_plural': 'organisations',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('identifier_scheme', 'identifier'), name='organisation_identifier_unique')],
+                "verbose_name": "organisation",
+                "verbose_name_plural": "organisations",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("identifier_scheme", "identifier"),
+                        name="organisation_identifier_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Representative',
+            name="Representative",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(max_length=200, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address (continued)')),
-                ('postcode', models.CharField(max_length=20, verbose_name='postcode')),
-                ('city', models.CharField(max_length=100, verbose_name='city')),
-                ('country', models.CharField(default='LU', max_length=2, verbose_name='country')),
-                ('registration_number', models.CharField(max_length=13, unique=True, verbose_name='registration number')),
-                ('denomination', models.CharField(max_length=200, verbose_name='denomination')),
-                ('organisation', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='representative', to='registry.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address_line1", models.CharField(max_length=200, verbose_name="address")),
+                (
+                    "address_line2",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="address (continued)"
+                    ),
+                ),
+                ("postcode", models.CharField(max_length=20, verbose_name="postcode")),
+                ("city", models.CharField(max_length=100, verbose_name="city")),
+                ("country", models.CharField(default="LU", max_length=2, verbose_name="country")),
+                (
+                    "registration_number",
+                    models.CharField(
+                        max_length=13, unique=True, verbose_name="registration number"
+                    ),
+                ),
+                ("denomination", models.CharField(max_length=200, verbose_name="denomination")),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="representative",
+                        to="registry.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'representative',
-                'verbose_name_plural': 'representatives',
-                'ordering': ['denomination'],
+                "verbose_name": "representative",
+                "verbose_name_plural": "representatives",
+                "ordering": ["denomination"],
             },
         ),
         migrations.CreateModel(
-            name='Employer',
+            name="Employer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address_line1', models.CharField(max_length=200, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address (continued)')),
-                ('postcode', models.CharField(max_length=20, verbose_name='postcode')),
-                ('city', models.CharField(max_length=100, verbose_name='city')),
-                ('country', models.CharField(default='LU', max_length=2, verbose_name='country')),
-                ('employer_number', models.CharField(max_length=13, verbose_name='employer number')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('language', models.CharField(choices=[('fr', 'French'), ('de', 'German'), ('en', 'English')], default='fr', max_length=2, verbose_name='correspondence language')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.institution')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employers', to='registry.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address_line1", models.CharField(max_length=200, verbose_name="address")),
+                (
+                    "address_line2",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="address (continued)"
+                    ),
+                ),
+                ("postcode", models.CharField(max_length=20, verbose_name="postcode")),
+                ("city", models.CharField(max_length=100, verbose_name="city")),
+                ("country", models.CharField(default="LU", max_length=2, verbose_name="country")),
+                (
+                    "employer_number",
+                    models.CharField(max_length=13, verbose_name="employer number"),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("fr", "French"), ("de", "German"), ("en", "English")],
+                        default="fr",
+                        max_length=2,
+                        verbose_name="correspondence language",
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.institution",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="employers",
+                        to="registry.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'employer',
-                'verbose_name_plural': 'employers',
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['name'], name='employer_name_idx')],
-                'constraints': [models.UniqueConstraint(fields=('institution', 'employer_number'), name='employer_number_unique')],
+                "verbose_name": "employer",
+                "verbose_name_plural": "employers",
+                "ordering": ["name"],
+                "indexes": [models.Index(fields=["name"], name="employer_name_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("institution", "employer_number"), name="employer_number_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -6,71 +6,172 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('registry', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Space',
+            name="Space",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('professional', 'Professional space'), ('private', 'Private space')], max_length=12, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='spaces', to='registry.organisation')),
-                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='private_spaces', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("professional", "Professional space"),
+                            ("private", "Private space"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="spaces",
+                        to="registry.organisation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="private_spaces",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'space',
-                'verbose_name_plural': 'spaces',
-                'ordering': ['name'],
+                "verbose_name": "space",
+                "verbose_name_plural": "spaces",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Administrator'), ('collaborator', 'Collaborator')], max_length=12, verbose_name='role')),
-                ('restrict_employers', models.BooleanField(default=False, verbose_name='restricted to some clients')),
-                ('restrict_domains', models.BooleanField(default=False, verbose_name='restricted to some domains')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('removed_at', models.DateTimeField(blank=True, null=True)),
-                ('allowed_domains', models.ManyToManyField(blank=True, related_name='+', to='catalog.domain')),
-                ('allowed_employers', models.ManyToManyField(blank=True, related_name='+', to='registry.employer')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to='spaces.space')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Administrator"), ("collaborator", "Collaborator")],
+                        max_length=12,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "restrict_employers",
+                    models.BooleanField(default=False, verbose_name="restricted to some clients"),
+                ),
+                (
+                    "restrict_domains",
+                    models.BooleanField(default=False, verbose_name="restricted to some domains"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("removed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "allowed_domains",
+                    models.ManyToManyField(blank=True, related_name="+", to="catalog.domain"),
+                ),
+                (
+                    "allowed_employers",
+                    models.ManyToManyField(blank=True, related_name="+", to="registry.employer"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to="spaces.space",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membership',
-                'verbose_name_plural': 'memberships',
-                'ordering': ['space', 'user'],
+                "verbose_name": "membership",
+                "verbose_name_plural": "memberships",
+                "ordering": ["space", "user"],
             },
         ),
         migrations.AddConstraint(
-            model_name='space',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'professional'), ('organisation__isnull', False), ('person__isnull', True)), models.Q(('kind', 'private'), ('organisation__isnull', True), ('person__isnull', False)), _connector='OR'), name='space_owner_matches_kind'),
+            model_name="space",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("kind", "professional"),
+                        ("organisation__isnull", False),
+                        ("person__isnull", True),
+                    ),
+                    models.Q(
+                        ("kind", "private"),
+                        ("organisation__isnull", True),
+                        ("person__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="space_owner_matches_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='space',
-            constraint=models.UniqueConstraint(condition=models.Q(('closed_at__isnull', True), ('kind', 'professional')), fields=('organisation',), name='one_open_professional_space_per_organisation'),
+            model_name="space",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("closed_at__isnull", True), ("kind", "professional")),
+                fields=("organisation",),
+                name="one_open_professional_space_per_organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='space',
-            constraint=models.UniqueConstraint(condition=models.Q(('closed_at__isnull', True), ('kind', 'private')), fields=('person',), name='one_open_private_space_per_person'),
+            model_name="space",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("closed_at__isnull", True), ("kind", "private")),
+                fields=("person",),
+                name="one_open_private_space_per_person",
+            ),
         ),
         migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(condition=models.Q(('removed_at__isnull', True)), fields=['user', 'space'], name='membership_active_user_idx'),
+            model_name="membership",
+            index=models.Index(
+                condition=models.Q(("removed_at__isnull", True)),
+                fields=["user", "space"],
+                name="membership_active_user_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(condition=models.Q(('removed_at__isnull', True)), fields=('space', 'user'), name='one_active_membership_per_user_and_space'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("removed_at__isnull", True)),
+                fields=("space", "user"),
+                name="one_active_membership_per_user_and_space",
+            ),
         ),
     ]

@@ -19,8 +19,15 @@ class Command(BaseCommand):
         self.stdout.write(f"mandat serving on http://{options['bind']}/ (Ctrl-C stops)")
         self.stdout.flush()
         command = [
-            sys.executable, "-m", "gunicorn", "mandat.wsgi",
-            "--bind", options["bind"], "--workers", str(options["workers"]),
-            "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "mandat.wsgi",
+            "--bind",
+            options["bind"],
+            "--workers",
+            str(options["workers"]),
+            "--access-logfile",
+            "-",
         ]
         os.execv(sys.executable, command)  # noqa: S606 - replaces this process on purpose
