@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/mandat migrate --noinput -v0
 	$(BIN)/mandat seed --demo
+	$(BIN)/mandat collectstatic --noinput -v0
 	$(BIN)/mandat serve
 
 test: test-sqlite test-postgres
@@ -40,7 +41,10 @@ types: install
 migrations: install
 	DJANGO_SETTINGS_MODULE=mandat.settings.test $(BIN)/mandat makemigrations --check --dry-run
 
-check: lint types migrations test
+openapi: install
+	DJANGO_SETTINGS_MODULE=mandat.settings.test $(BIN)/mandat openapi --check -o openapi.json
+
+check: lint types migrations openapi test
 
 bench: install
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -1,7 +1,7 @@
 """Compile the .po catalogues into the committed .mo files, without GNU gettext.
 
-    .venv/bin/python scripts/compile_messages.py          # write the .mo files
-    .venv/bin/python scripts/compile_messages.py --check  # fail if one is stale or incomplete
+.venv/bin/python scripts/compile_messages.py          # write the .mo files
+.venv/bin/python scripts/compile_messages.py --check  # fail if one is stale or incomplete
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_catalogues_are_complete_and_compiled() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "compile_messages.py"), "--check"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "mandat.spaces",
     "mandat.mandates",
     "mandat.portal",
+    "mandat.api",
 ]
 
 MIDDLEWARE = [

@@ -10,3 +10,5 @@ if not ENV.get("DATABASE_URL"):
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA foreign_keys=ON;"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+STATIC_ROOT = None  # type: ignore[assignment]  # no collected files in tests
+WHITENOISE_USE_FINDERS = True
