@@ -32,8 +32,8 @@ test-postgres: install
 	scripts/with-postgres.sh $(PYTEST) -m "not sqlite_only"
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 types: install
 	$(BIN)/mypy

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
+
+import pytest
+from django.db.models import Model
 
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain, Institution
+from mandat.core.errors import ApplicationError
+from mandat.core.models import AuditEvent, AuditHead
 from mandat.mandates import services as mandate_services
 from mandat.mandates.models import Mandate, MandateKind
 from mandat.registry import services as registry
@@ -102,3 +109,39 @@ def mandate(
         level=level,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def institution(code: str = "OTHER") -> Institution:
+    """Another institution with one domain, as a catalogue fixture would add it."""
+    existing = Institution.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    made = Institution.objects.create(code=code, name_fr=code, name_de=code, name_en=code)
+    Domain.objects.create(
+        institution=made, code="GENERAL", name_fr="Général", name_de="Allgemein", name_en="General"
+    )
+    return made
+
+
+def audit_seq() -> int:
+    """The sequence number of the newest audit event, 0 before the first one."""
+    return AuditHead.objects.get(pk=1).seq
+
+
+def audit_events_since(seq: int) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(seq__gt=seq).order_by("seq"))
+
+
+@contextlib.contextmanager
+def refused(code: str, *models: type[Model]) -> Iterator[pytest.ExceptionInfo[ApplicationError]]:
+    """Expect the block to raise ``ApplicationError(code)`` leaving no trace.
+
+    A refusal writes no audit event and adds no row to any of ``models``.
+    """
+    seq = audit_seq()
+    counts = [model._default_manager.count() for model in models]
+    with pytest.raises(ApplicationError) as caught:
+        yield caught
+    assert caught.value.code == code, f"refused with {caught.value.code!r}, expected {code!r}"
+    assert audit_events_since(seq) == [], "a refused operation wrote an audit event"
+    assert [model._default_manager.count() for model in models] == counts, "rows were added"
