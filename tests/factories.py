@@ -5,14 +5,18 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db.models import Model
 
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain, Institution
+from mandat.certification.models import CertificationRequest
 from mandat.core.errors import ApplicationError
 from mandat.core.models import AuditEvent, AuditHead
+from mandat.documents.models import Letter
 from mandat.mandates import services as mandate_services
 from mandat.mandates.models import Mandate, MandateKind
 from mandat.registry import services as registry
@@ -20,6 +24,9 @@ from mandat.registry.identifiers import Scheme
 from mandat.registry.models import Employer, Organisation, Representative
 from mandat.spaces import services as space_services
 from mandat.spaces.models import Space, SpaceKind
+
+if TYPE_CHECKING:
+    from mandat.certification.services import DelegationInput
 
 _serial = itertools.count(1)
 ADDRESS = registry.Address("1, rue de la Test", "1234", "Luxembourg")
@@ -145,3 +152,285 @@ def refused(code: str, *models: type[Model]) -> Iterator[pytest.ExceptionInfo[Ap
     assert caught.value.code == code, f"refused with {caught.value.code!r}, expected {code!r}"
     assert audit_events_since(seq) == [], "a refused operation wrote an audit event"
     assert [model._default_manager.count() for model in models] == counts, "rows were added"
+
+
+# --- certification requests (back-office tests) ---------------------------------------------
+
+
+def transmitted_request(
+    employer_: Employer | None = None,
+    *,
+    delegated: dict[str, str] | None = None,
+    filer_name: str = "Anna Filer",
+) -> CertificationRequest:
+    """A request walked through every step of procedure B, up to transmission.
+
+    ``delegated`` maps domain codes to levels, all given to one new representative.
+    """
+    from mandat.certification import services as certification
+
+    employer_ = employer_ or employer()
+    admin = user()
+    space = space_of(employer_.organisation, admin=admin)
+    request = certification.request_start(by=admin, space=space, institution=ccss())
+    certification.request_consent(by=admin, request=request, consent=True)
+    certification.request_set_filer(
+        by=admin,
+        request=request,
+        name=filer_name,
+        email="filer@example.test",
+        phone="+352 247 86 000",
+    )
+    certification.request_set_employer(
+        by=admin,
+        request=request,
+        employer_number=employer_.employer_number,
+        employer_name=employer_.name,
+    )
+    firm = representative() if delegated else None
+    certification.request_set_representatives(
+        by=admin,
+        request=request,
+        has_representative=bool(delegated),
+        same_representative=True if delegated else None,
+        delegations=[
+            certification.DelegationInput(
+                domain_code=code,
+                registration_number=firm.registration_number,
+                name=firm.denomination,
+                level=level,
+            )
+            for code, level in (delegated or {}).items()
+            if firm is not None
+        ],
+    )
+    certification.request_set_security_code(
+        by=admin, request=request, security_code="s3cret-42", confirmation="s3cret-42"
+    )
+    certification.request_sign(by=admin, request=request)
+    return certification.request_transmit(by=admin, request=request, confirmed=True)
+
+
+def issued_request(
+    employer_: Employer | None = None, *, delegated: dict[str, str] | None = None
+) -> CertificationRequest:
+    from mandat.certification.issuing import request_issue
+
+    request = transmitted_request(employer_, delegated=delegated)
+    return request_issue(by=agent(), request=request)
+
+
+# --- the seed's representative ------------------------------------------------------------
+
+
+def salary_sa() -> Representative:
+    """The seed's representative: Salary S.A., registration number 2020220124699."""
+    existing = Representative.objects.filter(registration_number="2020220124699").first()
+    if existing is not None:
+        return existing
+    return registry.representative_register(
+        by=agent(),
+        organisation=organisation("Salary S.A."),
+        registration_number="2020220124699",
+        denomination="Salary S.A.",
+        address=ADDRESS,
+    )
+
+
+def transmitted_requests(count: int) -> list[CertificationRequest]:
+    """``count`` transmitted requests, each through every service step, for queue tests.
+
+    The first one renders and signs its PDF for real; the others reuse that signed PDF,
+    because rendering and signing take half a second each and a queue never reads them.
+    """
+    from unittest import mock
+
+    from mandat.certification import signing
+    from mandat.documents import rendering
+
+    first = transmitted_request()
+    assert first.signed_pdf is not None
+    signed = signing.SignedDocument(
+        pdf=bytes(first.signed_pdf), method=first.signature_method, signer_name="Anna Filer"
+    )
+    with (
+        mock.patch.object(rendering, "render_request_summary", return_value=b"%PDF-1.7"),
+        mock.patch.object(signing, "sign_request_pdf", return_value=signed),
+    ):
+        return [first, *(transmitted_request() for _ in range(count - 1))]
+
+
+# --- procedure B and C with the seed's case (certification tests) ---------------------------
+
+#: The security code the filer of a ``certification_world`` request chooses.
+SECURITY_CODE = "Zq8-Secret"
+#: The seed's delegation: these three domains to Salary S.A., in consultation.
+SEED_DELEGATED_DOMAINS = ("EMPLOYER", "AFFILIATIONS", "REMUNERATIONS")
+
+
+@dataclass(frozen=True)
+class CertificationWorld:
+    """An employer with its own space, and Salary S.A. with its space, each with an admin."""
+
+    employer: Employer
+    boss: User  # admin of the employer's own space
+    space: Space
+    salary: Representative
+    salary_admin: User
+    salary_space: Space
+
+
+def certification_world(name: str = "Boulangerie Demo S.à r.l.") -> CertificationWorld:
+    from mandat.spaces.models import Membership, Role
+
+    employer_ = employer(name)
+    boss = user()
+    salary = salary_sa()
+    salary_space = Space.objects.filter(
+        organisation=salary.organisation, closed_at__isnull=True
+    ).first()
+    if salary_space is None:
+        salary_admin = user()
+        salary_space = space_of(salary.organisation, admin=salary_admin)
+    else:
+        salary_admin = (
+            Membership.objects.filter(space=salary_space, role=Role.ADMIN).order_by("pk").first()
+        ).user  # type: ignore[union-attr]
+    return CertificationWorld(
+        employer=employer_,
+        boss=boss,
+        space=space_of(employer_.organisation, admin=boss),
+        salary=salary,
+        salary_admin=salary_admin,
+        salary_space=salary_space,
+    )
+
+
+def seed_delegations(
+    *,
+    level: str = "consult",
+    domains: tuple[str, ...] = SEED_DELEGATED_DOMAINS,
+    registration_number: str = "2020220124699",
+    name: str = "Salary S.A.",
+) -> list[DelegationInput]:
+    """The delegations of the seed's case, as the representatives step receives them."""
+    from mandat.certification.services import DelegationInput
+
+    return [
+        DelegationInput(
+            domain_code=code, registration_number=registration_number, name=name, level=level
+        )
+        for code in domains
+    ]
+
+
+def request_answered(
+    world: CertificationWorld,
+    *,
+    delegations: list[DelegationInput] | None = None,
+    security_code: str = SECURITY_CODE,
+) -> CertificationRequest:
+    """A draft with every step of procedure B answered (the seed's delegations by default).
+
+    ``delegations=[]`` answers "no representative".
+    """
+    from mandat.certification import services as certification
+
+    chosen = seed_delegations() if delegations is None else delegations
+    by = world.boss
+    request = certification.request_start(by=by, space=world.space, institution=ccss())
+    certification.request_consent(by=by, request=request, consent=True)
+    certification.request_set_filer(
+        by=by,
+        request=request,
+        name="Anne Schmit",
+        email="anne@example.test",
+        phone="+352 621 123 456",
+    )
+    certification.request_set_employer(
+        by=by,
+        request=request,
+        employer_number=world.employer.employer_number,
+        employer_name=world.employer.name,
+    )
+    certification.request_set_representatives(
+        by=by,
+        request=request,
+        has_representative=bool(chosen),
+        same_representative=True if chosen else None,
+        delegations=chosen,
+    )
+    return certification.request_set_security_code(
+        by=by, request=request, security_code=security_code, confirmation=security_code
+    )
+
+
+def request_transmitted_for(world: CertificationWorld, **answers: object) -> CertificationRequest:
+    """``request_answered``, then signed (platform seal) and transmitted."""
+    from mandat.certification import services as certification
+
+    request = request_answered(world, **answers)  # type: ignore[arg-type]
+    request = certification.request_sign(by=world.boss, request=request)
+    return certification.request_transmit(by=world.boss, request=request, confirmed=True)
+
+
+def request_issued_for(world: CertificationWorld, **answers: object) -> CertificationRequest:
+    """``request_transmitted_for``, then issued by an agent: the letters exist."""
+    from mandat.certification.issuing import request_issue
+
+    return request_issue(by=agent(), request=request_transmitted_for(world, **answers))
+
+
+def codes_from_letter(letter: Letter) -> dict[tuple[str, str], str]:
+    """The codes a letter prints, by (domain code, code kind), read from its decrypted PDF.
+
+    Each code belongs to the nearest domain heading and code label printed before it,
+    both looked up in the letter's language.
+    """
+    import io
+    import re
+
+    from django.utils import translation
+    from django.utils.translation import gettext
+    from pypdf import PdfReader
+
+    from mandat.core.codes import ALPHABET
+    from mandat.documents.services import letter_pdf
+
+    pages = PdfReader(io.BytesIO(letter_pdf(letter))).pages
+    text = " ".join(" ".join(page.extract_text() or "" for page in pages).split())
+    with translation.override(letter.language):
+        labels = {
+            gettext("Holder access code"): "holder",
+            gettext("Revocation code"): "revocation",
+            gettext("Representative access code"): "representative",
+        }
+        names = {d.code: " ".join(d.name.split()) for d in letter.domains.all()}
+    headings = sorted(
+        (match.start(), code)
+        for code, name in names.items()
+        for match in re.finditer(rf"\b\d+\.\s*{re.escape(name)}", text)
+    )
+    marks = sorted(
+        (match.end(), kind)
+        for label, kind in labels.items()
+        for match in re.finditer(re.escape(label), text)
+    )
+    symbol = f"[{ALPHABET}]"
+    found: dict[tuple[str, str], str] = {}
+    for match in re.finditer(rf"\b{symbol}{{4}}(?:-{symbol}{{4}}){{3}}\b", text):
+        domains_before = [code for start, code in headings if start < match.start()]
+        kinds_before = [kind for end, kind in marks if end <= match.start()]
+        assert domains_before and kinds_before, f"cannot place {match.group()} in the letter"
+        key = (domains_before[-1], kinds_before[-1])
+        assert key not in found, f"two codes for {key} in the letter"
+        found[key] = match.group()
+    return found
+
+
+def request_codes(request: CertificationRequest) -> dict[tuple[str, str], str]:
+    """Every code of a request's letters still kept; a newer letter's codes win."""
+    found: dict[tuple[str, str], str] = {}
+    for letter in request.letters.filter(pdf_encrypted__isnull=False).order_by("pk"):
+        found.update(codes_from_letter(letter))
+    return found

@@ -105,6 +105,10 @@ def _user(username: str, first: str, last: str, *, agent: bool = False) -> User:
     return user
 
 
+def _client_number(index: int) -> str:
+    return f"1990{index:07d}"
+
+
 def _address(index: int) -> registry.Address:
     postcode, city = _CITIES[index % len(_CITIES)]
     return registry.Address(
@@ -117,6 +121,11 @@ def _address(index: int) -> registry.Address:
 def seed_demo() -> DemoWorld:
     """Create the demo world once; a second call changes nothing."""
     if Employer.objects.filter(employer_number=BOULANGERIE_NUMBER).exists():
+        if not Employer.objects.filter(employer_number=_client_number(CLIENT_COUNT)).exists():
+            raise RuntimeError(
+                "The demo world is incomplete: an earlier seed was interrupted. "
+                "Start from an empty database (remove var/mandat.sqlite3) and seed again."
+            )
         return DemoWorld(created=False, users={})
     ccss = Institution.objects.get(code="CCSS")
     agent = _user("agent", "Anne", "Agent", agent=True)

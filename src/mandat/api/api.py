@@ -1,17 +1,41 @@
-"""The HTTP API, versioned under /api/v1/. Its OpenAPI document is committed as openapi.json."""
+"""The HTTP API, versioned under /api/v1/. Its OpenAPI document is committed as openapi.json.
+
+Authentication is ``mandat.api.auth.API_AUTH`` for every endpoint that does not
+declare ``auth=None``; errors are problem documents (``mandat.api.problems``).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 from django.http import HttpRequest
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Router, Schema
+from ninja.openapi.schema import OpenAPISchema
 
-api = NinjaAPI(
+from mandat.api import auth, problems
+from mandat.certification.api import router as certification_router
+
+
+class MandatAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        problems.document_media_type(schema)
+        return schema
+
+
+api = MandatAPI(
     title="mandat API",
     version="1.0.0",
     urls_namespace="api-v1",
     description="Delegated access to e-government services: checks, clients and mandates.",
+    auth=auth.API_AUTH,
+    # Problem documents name a field "invalid-params": every operation serialises by alias.
+    default_router=Router(by_alias=True),
 )
+problems.install(api)
 
 
 class Health(Schema):
@@ -26,3 +50,7 @@ def health(request: HttpRequest) -> Health:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return Health(status="ok", database=connection.vendor)
+
+
+api.add_router("", auth.router)
+api.add_router("", certification_router)

@@ -15,9 +15,18 @@ class ApplicationError(Exception):
     logs use it, never the message text.
     """
 
-    def __init__(self, message: str | Promise, *, code: str, **params: Any) -> None:
+    def __init__(
+        self,
+        message: str | Promise,
+        *,
+        code: str,
+        field: str | None = None,
+        **params: Any,
+    ) -> None:
         self.message = message
         self.code = code
+        #: The form field the error belongs to, so a page can show it next to that field.
+        self.field = field
         self.params = params
         super().__init__(code)
 

@@ -134,19 +134,24 @@ def activate(*, by: User | None, mandate: Mandate) -> Mandate:
         raise ApplicationError(
             _("Only a pending mandate can be activated."), code="mandate_wrong_state"
         )
+    duplicate = ApplicationError(
+        _("This space already holds an active mandate for this employer and domain."),
+        code="mandate_exists",
+    )
     if Mandate.objects.filter(
         grantee_space_id=mandate.grantee_space_id,
         domain_id=mandate.domain_id,
         employer_id=mandate.employer_id,
         status=MandateStatus.ACTIVE,
     ).exists():
-        raise ApplicationError(
-            _("This space already holds an active mandate for this employer and domain."),
-            code="mandate_exists",
-        )
+        raise duplicate
     mandate.status = MandateStatus.ACTIVE
     mandate.activated_at = time.now()
-    mandate.save(update_fields=["status", "activated_at"])
+    try:
+        with transaction.atomic():
+            mandate.save(update_fields=["status", "activated_at"])
+    except IntegrityError as error:  # a concurrent grant or activation won the race
+        raise duplicate from error
     audit.record(
         "mandate.activated",
         actor_id=by.pk if by else None,
@@ -179,6 +184,13 @@ def end(*, by: User | None, mandate: Mandate, cause: str, reason: str = "") -> M
     return mandate
 
 
+def _require_agent_or_platform(by: User | None) -> None:
+    if by is not None and not (by.is_agent and by.is_active):
+        raise ApplicationError(
+            _("Only an institution agent may grant a mandate directly."), code="agent_required"
+        )
+
+
 def _may_manage_for_employer(user: User, employer: Employer) -> bool:
     """The employer's own space admins and institution agents manage its mandates."""
     if user.is_agent and user.is_active:
@@ -206,10 +218,7 @@ def mandate_grant(
     activate: bool = True,
 ) -> Mandate:
     """An agent (or the platform itself, ``by=None``) grants a mandate directly."""
-    if by is not None and not (by.is_agent and by.is_active):
-        raise ApplicationError(
-            _("Only an institution agent may grant a mandate directly."), code="agent_required"
-        )
+    _require_agent_or_platform(by)
     return grant(
         by=by,
         employer=employer,
@@ -226,6 +235,8 @@ def mandate_grant(
 
 @transaction.atomic(durable=True)
 def mandate_activate(*, by: User | None, mandate: Mandate) -> Mandate:
+    """An agent (or the platform itself) turns a pending mandate active."""
+    _require_agent_or_platform(by)
     return activate(by=by, mandate=mandate)
 
 

@@ -2,17 +2,29 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from mandat.accounts.models import User
-from mandat.core.errors import NotFoundOrForbidden
+from mandat.core.errors import ApplicationError, NotFoundOrForbidden
+from mandat.documents import services as documents
 from mandat.mandates import selectors as mandate_selectors
+from mandat.portal import selectors
 from mandat.spaces import selectors as space_selectors
+from mandat.spaces.models import Space
 
 
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)  # noqa: S101 - login_required guarantees it
     return request.user
+
+
+def _space(request: HttpRequest, space_id: int) -> Space:
+    """The space if the person is a member of it; the same 404 when missing or forbidden."""
+    try:
+        return space_selectors.access_space(user=_user(request), space_id=space_id)
+    except NotFoundOrForbidden as error:
+        raise Http404(str(error)) from error
 
 
 @login_required
@@ -25,16 +37,61 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def space_detail(request: HttpRequest, space_id: int) -> HttpResponse:
-    user = _user(request)
-    try:
-        space = space_selectors.access_space(user=user, space_id=space_id)
-    except NotFoundOrForbidden as error:
-        raise Http404(str(error)) from error
+    space = _space(request, space_id)
     context = {
         "space": space,
+        "notices": selectors.unread_notices(space=space),
+        "deliveries": selectors.ebox(space=space),
         "certifications": mandate_selectors.certifications_of_space(space=space),
         "clients": mandate_selectors.obtained_mandates_of_space(space=space)[:50],
         "client_count": mandate_selectors.obtained_mandates_of_space(space=space).count(),
         "members": space_selectors.members_of_space(space=space),
     }
     return render(request, "portal/space.html", context)
+
+
+@require_POST
+@login_required
+def notice_read(request: HttpRequest, space_id: int, notice_id: int) -> HttpResponse:
+    space = _space(request, space_id)
+    try:
+        notice = selectors.notice_of_space(space=space, notice_id=notice_id)
+        documents.notice_mark_read(by=_user(request), notice=notice)
+    except ApplicationError as error:
+        raise Http404(str(error)) from error
+    return redirect("portal:space", space.pk)
+
+
+@login_required
+def ebox_letter(request: HttpRequest, space_id: int, delivery_id: int) -> HttpResponse:
+    """A letter of the space's e-Box, as PDF: for the space's members only."""
+    space = _space(request, space_id)
+    try:
+        delivery = selectors.delivery_of_space(
+            user=_user(request), space=space, delivery_id=delivery_id
+        )
+        pdf = documents.letter_pdf(delivery.letter)
+    except ApplicationError as error:
+        raise Http404(str(error)) from error
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="letter-{delivery.letter_id}.pdf"'
+    # The letter may carry access codes: no cache keeps a copy.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def domain(request: HttpRequest, space_id: int, employer_id: int, domain_code: str) -> HttpResponse:
+    """A domain's services for an employer; the first use by a certified space starts eDelivery."""
+    space = _space(request, space_id)
+    try:
+        page = selectors.domain_of_space(
+            user=_user(request), space=space, employer_id=employer_id, domain_code=domain_code
+        )
+    except NotFoundOrForbidden as error:
+        raise Http404(str(error)) from error
+    switched_on = documents.edelivery_note_use(
+        space=space, employer=page.mandate.employer, domain=page.mandate.domain
+    )
+    context = {"space": space, "page": page, "switched_on": switched_on}
+    return render(request, "portal/domain.html", context)

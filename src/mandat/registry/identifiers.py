@@ -32,7 +32,7 @@ def normalize(scheme: str, value: str) -> str:
             ) from error
     if scheme == Scheme.LU_NATIONAL:
         digits = "".join(value.split())
-        if not digits.isdigit() or len(digits) not in (11, 13):
+        if not (digits.isascii() and digits.isdigit()) or len(digits) not in (11, 13):
             raise ApplicationError(
                 _("A Luxembourg number has 11 or 13 digits."), code="identifier_invalid"
             )

@@ -16,8 +16,7 @@ from mandat.registry.models import Employer, Representative
 def comparable_name(value: str) -> str:
     """Names compare without regard to case, accents, punctuation or spacing."""
     decomposed = unicodedata.normalize("NFKD", value.casefold())
-    kept = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
-    return " ".join(kept.split())
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
 
 
 def _no_match(kind: str) -> ApplicationError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from mandat.catalog.models import Institution
 from mandat.core import audit
 from mandat.core.errors import ApplicationError
 from mandat.registry import identifiers
-from mandat.registry.models import Employer, Organisation, Representative
+from mandat.registry.models import Employer, Language, Organisation, Representative
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,18 @@ def _require_agent(user: User) -> None:
         )
 
 
+def _checked_language(language: str) -> str:
+    if language not in Language.values:
+        raise ApplicationError(
+            _("This language is not offered."), code="language_invalid", field="language"
+        )
+    return language
+
+
 def _clean_name(value: str) -> str:
-    name = " ".join(value.split())
+    """Collapse spacing and drop invisible control and format characters (e.g. soft hyphens)."""
+    visible = "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cf"))
+    name = " ".join(visible.split())
     if not name:
         raise ApplicationError(_("A name is required."), code="name_required")
     return name
@@ -77,7 +88,7 @@ def employer_register(
         institution=institution,
         employer_number=number,
         name=_clean_name(name),
-        language=language,
+        language=_checked_language(language),
         **address.__dict__,
     )
     try:
@@ -115,7 +126,7 @@ def employer_update(
     if address is not None:
         changes.update(address.__dict__)
     if language is not None:
-        changes["language"] = language
+        changes["language"] = _checked_language(language)
     for attribute, value in changes.items():
         setattr(employer, attribute, value)
     employer.save(update_fields=list(changes))
@@ -149,12 +160,19 @@ def representative_register(
             _("This organisation is already registered as a representative."),
             code="representative_exists",
         )
-    representative = Representative.objects.create(
+    representative = Representative(
         organisation=organisation,
         registration_number=number,
         denomination=_clean_name(denomination),
         **address.__dict__,
     )
+    try:
+        with transaction.atomic():
+            representative.save()
+    except IntegrityError as error:  # a concurrent registration won the race
+        raise ApplicationError(
+            _("This registration number is already registered."), code="representative_exists"
+        ) from error
     audit.record(
         "registry.representative_registered",
         actor_id=by.pk,

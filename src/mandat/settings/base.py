@@ -22,10 +22,17 @@ DATA_DIR = Path(ENV.get("MANDAT_DATA_DIR", str(BASE_DIR.parent.parent / "var")))
 #: Values a development checkout uses; production.py refuses to start with any of them.
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105
 DEVELOPMENT_CODE_PEPPER = "dev-only-insecure-code-pepper"  # noqa: S105
+DEVELOPMENT_DOCUMENT_KEY = "dev-only-insecure-document-key"  # noqa: S105
 
 SECRET_KEY = ENV.get("MANDAT_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 #: Key of the HMAC under which access codes are stored (codes are never stored in clear).
 CODE_PEPPER = ENV.get("MANDAT_CODE_PEPPER", DEVELOPMENT_CODE_PEPPER)
+#: Key that encrypts stored documents, such as letters carrying access codes.
+DOCUMENT_KEY = ENV.get("MANDAT_DOCUMENT_KEY", DEVELOPMENT_DOCUMENT_KEY)
+#: The platform seal (PEM key and certificate) that signs a request when its signer has no
+#: certificate of their own. Unset in development: a self-signed seal is made in DATA_DIR.
+SEAL_KEY_FILE = ENV.get("MANDAT_SEAL_KEY_FILE", "")
+SEAL_CERT_FILE = ENV.get("MANDAT_SEAL_CERT_FILE", "")
 DEBUG = ENV.get("MANDAT_DEBUG", "1") == "1"
 ALLOWED_HOSTS = [h for h in ENV.get("MANDAT_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
 
@@ -74,6 +81,9 @@ INSTALLED_APPS = [
     "mandat.registry",
     "mandat.spaces",
     "mandat.mandates",
+    "mandat.documents",
+    "mandat.certification",
+    "mandat.backoffice",
     "mandat.portal",
     "mandat.api",
 ]
@@ -137,6 +147,17 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 #: Days after issue during which posted access codes can be redeemed.
 MANDAT_ACTIVATION_DEADLINE_DAYS = int(ENV.get("MANDAT_ACTIVATION_DEADLINE_DAYS", "30"))
+#: Days before that deadline when the employer's space is reminded of unredeemed codes.
+MANDAT_REMINDER_DAYS = int(ENV.get("MANDAT_REMINDER_DAYS", "7"))
+#: Wrong security codes after which an access code is locked.
+MANDAT_CODE_MAX_TRIES = 5
+#: Hours within which the institution promises to post the letters.
+MANDAT_DISPATCH_PROMISE_HOURS = int(ENV.get("MANDAT_DISPATCH_PROMISE_HOURS", "72"))
+#: Issue a transmitted request at once, without an agent, when every check passed.
+MANDAT_AUTO_ISSUE = ENV.get("MANDAT_AUTO_ISSUE", "0") == "1"
+#: Argon2id cost for security codes (RFC 9106, second recommended option).
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_COST_KIB = 65536
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -12,3 +12,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 STATIC_ROOT = None  # type: ignore[assignment]  # no collected files in tests
 WHITENOISE_USE_FINDERS = True
+ARGON2_TIME_COST = 1
+ARGON2_MEMORY_COST_KIB = 1024

@@ -17,7 +17,10 @@ class Command(BaseCommand):
             raise CommandError("say what to seed: --demo")
         from mandat.demo import DEMO_PASSWORD, seed_demo
 
-        world = seed_demo()
+        try:
+            world = seed_demo()
+        except RuntimeError as error:
+            raise CommandError(str(error)) from error
         if not world.created:
             self.stdout.write("The demo world is already there; nothing changed.")
             return

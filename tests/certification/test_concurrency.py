@@ -1,0 +1,134 @@
+"""Redemptions racing on one code, each on its own database connection (PostgreSQL only).
+
+These tests commit for real (``transaction=True``); the database is emptied
+afterwards with TRUNCATE and the migrations' rows (catalogue, audit head) are
+restored from the serialized copy for the next transactional test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from django.db import connection
+from pytest_django.fixtures import Settings
+
+from mandat.certification import redemption
+from mandat.certification.models import AccessCode, CodeKind
+from mandat.core import audit, codes
+from mandat.core.errors import ApplicationError
+from mandat.mandates.models import Mandate, MandateStatus
+from mandat.mandates.policies import can
+from tests import factories
+from tests.factories import SECURITY_CODE, CertificationWorld
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+RACERS = 20
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _seal_in_tmp(settings: Settings, tmp_path: Path) -> None:
+    """Signing makes a development seal in DATA_DIR: keep it out of the checkout."""
+    settings.DATA_DIR = tmp_path
+    settings.SEAL_KEY_FILE = settings.SEAL_CERT_FILE = ""
+
+
+def _race(attempt: Callable[[], T]) -> list[T | BaseException]:
+    """Run ``attempt`` in RACERS threads released at once; each outcome or exception."""
+    start = threading.Barrier(RACERS)
+
+    def one() -> T | BaseException:
+        try:
+            start.wait(timeout=30)
+            return attempt()
+        except BaseException as error:  # noqa: BLE001 - every outcome is reported
+            return error
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        return list(pool.map(lambda _: one(), range(RACERS)))
+
+
+def _codes_of(outcomes: list[object]) -> Counter[str]:
+    unexpected = [
+        o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, ApplicationError)
+    ]
+    assert unexpected == [], f"server errors: {unexpected!r}"
+    return Counter(o.code for o in outcomes if isinstance(o, ApplicationError))
+
+
+@pytest.fixture
+def world() -> CertificationWorld:
+    return factories.certification_world()
+
+
+@pytest.fixture
+def printed(world: CertificationWorld) -> dict[tuple[str, str], str]:
+    assert connection.vendor == "postgresql"
+    return factories.request_codes(factories.request_issued_for(world))
+
+
+def test_twenty_redemptions_of_one_code_give_one_mandate(
+    world: CertificationWorld, printed: dict[tuple[str, str], str]
+) -> None:
+    code = printed[("AFFILIATIONS", "holder")]
+    affiliations = factories.domain("AFFILIATIONS")
+
+    outcomes = _race(
+        lambda: redemption.code_redeem(
+            by=world.boss,
+            space=world.space,
+            domain=affiliations,
+            kind=CodeKind.HOLDER,
+            code=code,
+            security_code=SECURITY_CODE,
+        )
+    )
+
+    won = [o for o in outcomes if isinstance(o, Mandate)]
+    assert len(won) == 1
+    assert _codes_of(outcomes) == Counter({"code_used": RACERS - 1})
+    assert list(Mandate.objects.filter(employer=world.employer).values_list("pk", flat=True)) == [
+        won[0].pk
+    ]
+    assert Mandate.objects.get().status == MandateStatus.ACTIVE
+    row = AccessCode.objects.get(digest=codes.digest(codes.normalize(code)))
+    assert row.mandate_id == won[0].pk
+    assert can(world.boss, "act", world.employer, affiliations)
+    assert audit.verify().ok
+
+
+def test_twenty_wrong_security_codes_at_once_lock_after_exactly_five(
+    world: CertificationWorld, printed: dict[tuple[str, str], str]
+) -> None:
+    code = printed[("REMUNERATIONS", "representative")]
+    remunerations = factories.domain("REMUNERATIONS")
+
+    outcomes = _race(
+        lambda: redemption.code_redeem(
+            by=world.salary_admin,
+            space=world.salary_space,
+            domain=remunerations,
+            kind=CodeKind.REPRESENTATIVE,
+            code=code,
+            security_code="not-the-one",
+        )
+    )
+
+    assert _codes_of(outcomes) == Counter({"code_or_security_wrong": 5, "code_locked": RACERS - 5})
+    row = AccessCode.objects.get(digest=codes.digest(codes.normalize(code)))
+    assert row.failed_attempts == 5
+    assert row.locked_at is not None
+    assert not Mandate.objects.exists()
+    assert audit.verify().ok

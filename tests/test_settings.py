@@ -1,0 +1,154 @@
+"""Settings: production refuses to start on missing or development secrets; SQLite runs in WAL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mandat.settings import base
+
+#: Every development value base.py defines is one production refuses, under MANDAT_<NAME>.
+DEVELOPMENT_VALUES = {
+    f"MANDAT_{name.removeprefix('DEVELOPMENT_')}": getattr(base, name)
+    for name in dir(base)
+    if name.startswith("DEVELOPMENT_")
+}
+GOOD = {
+    **{name: f"{name.lower()}-{'x' * 40}" for name in DEVELOPMENT_VALUES},
+    "DATABASE_URL": "postgres://mandat:pw@db.example:5433/mandat",
+}
+SHOW = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "d = s.DATABASES['default']; print(s.DEBUG, d['ENGINE'], d['HOST'], d['PORT'], d['NAME'])"
+)
+
+
+def _clean_env(data_dir: Path, **env: str) -> dict[str, str]:
+    """The current environment without any mandat, Django or database setting, plus ``env``."""
+    kept = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MANDAT_", "DJANGO_")) and k != "DATABASE_URL"
+    }
+    return {**kept, "MANDAT_DATA_DIR": str(data_dir), **env}
+
+
+def _seal_files(folder: Path) -> dict[str, str]:
+    """Stand-in PEM files: production only checks that the seal is configured and present."""
+    files = {}
+    for name in ("MANDAT_SEAL_KEY_FILE", "MANDAT_SEAL_CERT_FILE"):
+        path = folder / f"{name.lower()}.pem"
+        path.write_text("-----BEGIN PLACEHOLDER-----\n", encoding="ascii")
+        files[name] = str(path)
+    return files
+
+
+def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Load the production settings in a fresh interpreter and print what they chose."""
+    env = {**_seal_files(tmp_path), **env}
+    env = {name: value for name, value in env.items() if value != "<unset>"}
+    return subprocess.run(
+        [sys.executable, "-c", SHOW],
+        env=_clean_env(tmp_path, DJANGO_SETTINGS_MODULE="mandat.settings.production", **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_checked_secrets_include_the_key_and_the_pepper() -> None:
+    assert {"MANDAT_SECRET_KEY", "MANDAT_CODE_PEPPER"} <= set(DEVELOPMENT_VALUES)
+    # Long enough that only the check for the development value itself can refuse it.
+    assert len(base.DEVELOPMENT_SECRET_KEY) >= 32
+
+
+def test_production_starts_with_its_secrets_and_a_database(tmp_path: Path) -> None:
+    started = _start(tmp_path, **GOOD)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == [
+        "False",
+        "django.db.backends.postgresql",
+        "db.example",
+        "5433",
+        "mandat",
+    ]
+
+
+def test_production_accepts_secrets_of_exactly_32_characters(tmp_path: Path) -> None:
+    started = _start(tmp_path, **{**GOOD, **{name: "s" * 32 for name in DEVELOPMENT_VALUES}})
+    assert started.returncode == 0, started.stderr
+
+
+REFUSED = [
+    *(
+        (name, value)
+        for name, development in DEVELOPMENT_VALUES.items()
+        for value in (None, development, "s" * 31, "")
+    ),
+    ("DATABASE_URL", None),
+    ("DATABASE_URL", ""),
+    *(
+        (name, value)
+        for name in ("MANDAT_SEAL_KEY_FILE", "MANDAT_SEAL_CERT_FILE")
+        for value in ("<unset>", "", "/nonexistent/seal.pem")
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    REFUSED,
+    ids=[f"{name}-{'unset' if v is None else v[:12] or 'empty'}" for name, v in REFUSED],
+)
+def test_production_refuses_to_start(tmp_path: Path, name: str, value: str | None) -> None:
+    env = {k: v for k, v in GOOD.items() if k != name}
+    if value is not None:
+        env[name] = value
+    started = _start(tmp_path, **env)
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert name in started.stderr
+    assert started.stdout == ""
+
+
+def test_without_database_url_mandat_migrates_an_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+    mandat = Path(sys.executable).with_name("mandat")
+    assert mandat.exists(), "the mandat console script is installed next to the interpreter"
+    migrated = subprocess.run(
+        [str(mandat), "migrate", "--no-input"],
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    database = tmp_path / "mandat.sqlite3"
+    assert database.exists()
+    with sqlite3.connect(database) as connection:
+        (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    connection.close()
+    assert mode == "wal"
+    assert "core_auditevent" in tables
+
+
+def test_database_url_selects_postgresql() -> None:
+    config = base.database_config("postgres://mandat:secret@db.example:5433/mandat_prod")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", 5433, "mandat_prod")
+    assert (config["USER"], config["PASSWORD"]) == ("mandat", "secret")
+    assert config["CONN_MAX_AGE"] == 60
+
+
+def test_without_database_url_the_default_is_sqlite_in_wal_mode() -> None:
+    config = base.database_config(None)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(config["NAME"]).parent == base.DATA_DIR
+    assert "PRAGMA journal_mode=WAL" in config["OPTIONS"]["init_command"]
