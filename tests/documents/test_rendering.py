@@ -270,7 +270,9 @@ def test_a_foreign_address_ends_with_its_country() -> None:
         alphabet=st.characters(
             # Control and format characters (such as a soft hyphen) never reach a
             # letter: the registry drops them from names.
-            min_codepoint=0x20, max_codepoint=0xFF, blacklist_categories=("Cc", "Cf", "Zs")
+            min_codepoint=0x20,
+            max_codepoint=0xFF,
+            blacklist_categories=("Cc", "Cf", "Zs"),
         ),
         min_size=1,
         max_size=28,

@@ -287,7 +287,9 @@ def test_a_refusal_is_an_application_error_with_a_readable_message() -> None:
 @pytest.mark.django_db
 def test_names_lose_invisible_control_and_format_characters() -> None:
     organisation = services.organisation_create(
-        by=factories.agent(), name="Bou\u00adlange\u200brie\x07  Demo", scheme=Scheme.LU_NATIONAL,
+        by=factories.agent(),
+        name="Bou\u00adlange\u200brie\x07  Demo",
+        scheme=Scheme.LU_NATIONAL,
         identifier="20191234599",
     )
     assert organisation.name == "Boulangerie Demo"

@@ -16,6 +16,7 @@ from mandat.core.errors import ApplicationError
 from mandat.documents import services as documents
 from mandat.documents.content import CodeLetter, CodeLine, Recipient
 from mandat.documents.models import Letter, LetterKind, LetterStatus, Notice, NoticeKind
+from mandat.registry.models import Representative
 
 
 def reference(request: CertificationRequest) -> str:
@@ -49,6 +50,10 @@ def _new_code(
         representative_id=representative_id,
     )
     return row, codes.display(clear)
+
+
+def _representative_label(representative: Representative) -> str:
+    return f"{representative.denomination} ({representative.registration_number})"
 
 
 def _recipient(request: CertificationRequest) -> Recipient:
@@ -154,7 +159,7 @@ def issue(*, by: User | None, request: CertificationRequest) -> CertificationReq
                 domain=delegation.domain,
                 access_code=text,
                 level=delegation.level,
-                representative=f"{representative.denomination} ({representative.registration_number})",
+                representative=_representative_label(representative),
             )
         )
     if delegated_rows:
@@ -238,9 +243,7 @@ def letter_reprint(*, by: User, letter: Letter) -> Letter:
                 domain=line.domain,
                 access_code=text,
                 level=old.level,
-                representative=(
-                    f"{representative.denomination} ({representative.registration_number})"
-                ),
+                representative=_representative_label(representative),
             )
         lines[old.domain_id] = line
     ordered = sorted(lines.values(), key=lambda line: line.domain.position)

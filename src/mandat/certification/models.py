@@ -42,7 +42,9 @@ class CertificationRequest(models.Model):
     clear: its Argon2id hash is.
     """
 
-    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="certification_requests")
+    space = models.ForeignKey(
+        Space, on_delete=models.PROTECT, related_name="certification_requests"
+    )
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(
         _("status"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.DRAFT
@@ -60,7 +62,10 @@ class CertificationRequest(models.Model):
     employer_number_typed = models.CharField(_("employer number"), max_length=20, blank=True)
     employer_name_typed = models.CharField(_("employer name"), max_length=200, blank=True)
     employer = models.ForeignKey(
-        Employer, null=True, blank=True, on_delete=models.PROTECT,
+        Employer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="certification_requests",
     )
     has_representative = models.BooleanField(null=True, blank=True)
@@ -70,9 +75,7 @@ class CertificationRequest(models.Model):
     summary_sha256 = models.CharField(max_length=64, blank=True)
     signed_pdf = models.BinaryField(null=True, blank=True, editable=False)
     signed_pdf_sha256 = models.CharField(max_length=64, blank=True)
-    signature_method = models.CharField(
-        max_length=8, choices=SignatureMethod.choices, blank=True
-    )
+    signature_method = models.CharField(max_length=8, choices=SignatureMethod.choices, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -154,7 +157,9 @@ class CodeKind(models.TextChoices):
 class AccessCode(models.Model):
     """A posted code. Only its keyed digest is stored; the clear text exists in the letter only."""
 
-    request = models.ForeignKey(CertificationRequest, on_delete=models.PROTECT, related_name="codes")
+    request = models.ForeignKey(
+        CertificationRequest, on_delete=models.PROTECT, related_name="codes"
+    )
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=CodeKind.choices)
     representative = models.ForeignKey(

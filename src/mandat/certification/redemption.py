@@ -27,7 +27,8 @@ from mandat.spaces.models import Space
 def _wrong_pair() -> ApplicationError:
     # One answer for an unknown code and a wrong security code: neither is revealed.
     return ApplicationError(
-        _("The access code or the security code is not right."), code="code_or_security_wrong",
+        _("The access code or the security code is not right."),
+        code="code_or_security_wrong",
         field="code",
     )
 
@@ -38,48 +39,56 @@ class _Outcome:
     error: ApplicationError | None = None
 
 
-def _refusal(code: AccessCode, *, kind: str, domain: Domain, space: Space) -> ApplicationError | None:
+def _refusal(
+    code: AccessCode, *, kind: str, domain: Domain, space: Space
+) -> ApplicationError | None:
     """Why a code whose security code was right still cannot certify ``space``."""
     now = time.now()
     if code.invalidated_at is not None:
         return ApplicationError(
             _("This code was replaced by a new letter. Use the code from the newest letter."),
-            code="code_invalidated", field="code",
+            code="code_invalidated",
+            field="code",
         )
     if code.used_at is not None:
-        return ApplicationError(_("This code has already been used."), code="code_used",
-                                field="code")
+        return ApplicationError(
+            _("This code has already been used."), code="code_used", field="code"
+        )
     if code.kind != kind:
         return ApplicationError(
             _("This is not a code of the kind you chose. Check which letter it comes from."),
-            code="code_wrong_kind", field="code",
+            code="code_wrong_kind",
+            field="code",
         )
     if code.domain_id != domain.pk:
         return ApplicationError(
             _("This code is for another domain. Choose the domain printed next to it."),
-            code="code_wrong_domain", field="domain",
+            code="code_wrong_domain",
+            field="domain",
         )
     if (code.expires_at is not None and code.expires_at <= now) or (
         code.request.status == RequestStatus.EXPIRED
     ):
         return ApplicationError(
             _("This code has expired. The employer must file a new certification request."),
-            code="code_expired", field="code",
+            code="code_expired",
+            field="code",
         )
     employer = code.request.employer
     assert employer is not None  # noqa: S101
     if kind == CodeKind.HOLDER and space.organisation_id != employer.organisation_id:
         return ApplicationError(
             _("A holder access code certifies the employer's own space only."),
-            code="code_wrong_space", field="code",
+            code="code_wrong_space",
+            field="code",
         )
     if kind == CodeKind.REPRESENTATIVE and (
-        code.representative is None
-        or space.organisation_id != code.representative.organisation_id
+        code.representative is None or space.organisation_id != code.representative.organisation_id
     ):
         return ApplicationError(
             _("This code is for another representative's space."),
-            code="code_wrong_space", field="code",
+            code="code_wrong_space",
+            field="code",
         )
     return None
 
@@ -88,7 +97,9 @@ def _complete_if_done(request: CertificationRequest) -> None:
     # Two codes of one request redeemed at once must not both miss the completion.
     request = CertificationRequest.objects.select_for_update().get(pk=request.pk)
     waiting = AccessCode.objects.filter(
-        request=request, used_at__isnull=True, invalidated_at__isnull=True,
+        request=request,
+        used_at__isnull=True,
+        invalidated_at__isnull=True,
         kind__in=[CodeKind.HOLDER, CodeKind.REPRESENTATIVE],
     )
     if request.status == RequestStatus.ISSUED and not waiting.exists():
@@ -108,46 +119,74 @@ def _redeem(
         .first()
     )
     if code is None or code.kind == CodeKind.REVOCATION:
-        audit.record("code.redeem_failed", actor_id=by.pk,
-                     data={"space": space.pk, "reason": "unknown"})
+        audit.record(
+            "code.redeem_failed", actor_id=by.pk, data={"space": space.pk, "reason": "unknown"}
+        )
         return _Outcome(error=_wrong_pair())
     employer_id = code.request.employer_id
     if code.locked_at is not None:
-        return _Outcome(error=ApplicationError(
-            _("This code is locked after too many wrong security codes. "
-              "The employer must ask for a new letter."),
-            code="code_locked", field="code",
-        ))
+        return _Outcome(
+            error=ApplicationError(
+                _(
+                    "This code is locked after too many wrong security codes. "
+                    "The employer must ask for a new letter."
+                ),
+                code="code_locked",
+                field="code",
+            )
+        )
     if not secrets.verify_secret(code.request.security_code_hash, security_code):
         code.failed_attempts += 1
         if code.failed_attempts >= settings.MANDAT_CODE_MAX_TRIES:
             code.locked_at = time.now()
         code.save(update_fields=["failed_attempts", "locked_at"])
-        audit.record("code.redeem_failed", actor_id=by.pk, employer_id=employer_id, obj=code,
-                     data={"space": space.pk, "reason": "security_code",
-                           "attempts": code.failed_attempts,
-                           "locked": code.locked_at is not None})
+        audit.record(
+            "code.redeem_failed",
+            actor_id=by.pk,
+            employer_id=employer_id,
+            obj=code,
+            data={
+                "space": space.pk,
+                "reason": "security_code",
+                "attempts": code.failed_attempts,
+                "locked": code.locked_at is not None,
+            },
+        )
         return _Outcome(error=_wrong_pair())
     refusal = _refusal(code, kind=kind, domain=domain, space=space)
     if refusal is not None:
-        audit.record("code.redeem_failed", actor_id=by.pk, employer_id=employer_id, obj=code,
-                     data={"space": space.pk, "reason": refusal.code})
+        audit.record(
+            "code.redeem_failed",
+            actor_id=by.pk,
+            employer_id=employer_id,
+            obj=code,
+            data={"space": space.pk, "reason": refusal.code},
+        )
         return _Outcome(error=refusal)
     employer = code.request.employer
     assert employer is not None  # noqa: S101
     try:
         with transaction.atomic():
             mandate = mandates.grant(
-                by=by, employer=employer, domain=domain, space=space,
+                by=by,
+                employer=employer,
+                domain=domain,
+                space=space,
                 kind=MandateKind.PRIMARY if kind == CodeKind.HOLDER else MandateKind.OBTAINED,
-                level=code.level, source=MandateSource.CERTIFICATION,
+                level=code.level,
+                source=MandateSource.CERTIFICATION,
             )
     except ApplicationError as error:
         return _Outcome(error=error)
     code.used_at, code.used_by, code.mandate = time.now(), by, mandate
     code.save(update_fields=["used_at", "used_by", "mandate"])
-    audit.record("code.redeemed", actor_id=by.pk, employer_id=employer_id, obj=code,
-                 data={"space": space.pk, "mandate": mandate.pk, "kind": code.kind})
+    audit.record(
+        "code.redeemed",
+        actor_id=by.pk,
+        employer_id=employer_id,
+        obj=code,
+        data={"space": space.pk, "mandate": mandate.pk, "kind": code.kind},
+    )
     _complete_if_done(code.request)
     return _Outcome(mandate=mandate)
 
@@ -170,8 +209,14 @@ def code_redeem(
             code="space_admin_required",
         )
     canonical = codes.normalize(code)
-    outcome = _redeem(by=by, space=space, domain=domain, kind=kind, canonical=canonical,
-                      security_code=security_code)
+    outcome = _redeem(
+        by=by,
+        space=space,
+        domain=domain,
+        kind=kind,
+        canonical=canonical,
+        security_code=security_code,
+    )
     if outcome.error is not None:
         raise outcome.error
     assert outcome.mandate is not None  # noqa: S101
@@ -197,7 +242,8 @@ def _revocation_code(canonical: str, *, lock: bool = False) -> AccessCode:
         )
     if code.used_at is not None:
         raise ApplicationError(
-            _("This revocation code has already been used."), code="revocation_code_used",
+            _("This revocation code has already been used."),
+            code="revocation_code_used",
             field="code",
         )
     return code
@@ -205,8 +251,10 @@ def _revocation_code(canonical: str, *, lock: bool = False) -> AccessCode:
 
 def _holder_mandate(code: AccessCode) -> Mandate | None:
     return Mandate.objects.filter(
-        employer__certification_requests=code.request_id, domain_id=code.domain_id,
-        kind=MandateKind.PRIMARY, status=MandateStatus.ACTIVE,
+        employer__certification_requests=code.request_id,
+        domain_id=code.domain_id,
+        kind=MandateKind.PRIMARY,
+        status=MandateStatus.ACTIVE,
     ).first()
 
 
@@ -216,8 +264,10 @@ def revocation_preview(*, code: str) -> RevocationPreview:
     employer = found.request.employer
     assert employer is not None  # noqa: S101
     return RevocationPreview(
-        employer_name=employer.name, employer_number=employer.employer_number,
-        domain=found.domain, certified=_holder_mandate(found) is not None,
+        employer_name=employer.name,
+        employer_number=employer.employer_number,
+        domain=found.domain,
+        certified=_holder_mandate(found) is not None,
     )
 
 
@@ -228,14 +278,21 @@ def certification_revoke_with_code(*, code: str, reason: str = "") -> Mandate:
     mandate = _holder_mandate(found)
     if mandate is None:
         raise ApplicationError(
-            _("This employer's space is not certified for this domain; there is nothing to "
-              "revoke."),
+            _(
+                "This employer's space is not certified for this domain; there is nothing to "
+                "revoke."
+            ),
             code="nothing_to_revoke",
         )
-    ended = mandates.end(by=None, mandate=mandate, cause=EndCause.REVOKED,
-                         reason=reason or "revocation code")
+    ended = mandates.end(
+        by=None, mandate=mandate, cause=EndCause.REVOKED, reason=reason or "revocation code"
+    )
     found.used_at, found.mandate = time.now(), ended
     found.save(update_fields=["used_at", "mandate"])
-    audit.record("code.revocation_used", employer_id=found.request.employer_id, obj=found,
-                 data={"mandate": ended.pk, "domain": found.domain.code})
+    audit.record(
+        "code.revocation_used",
+        employer_id=found.request.employer_id,
+        obj=found,
+        data={"mandate": ended.pk, "domain": found.domain.code},
+    )
     return ended

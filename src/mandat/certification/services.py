@@ -49,7 +49,8 @@ class DelegationInput:
 def _wrong_state(expected: object) -> ApplicationError:
     return ApplicationError(
         _("This request is not in a state that allows this step (expected: %(expected)s)."),
-        code="request_wrong_state", expected=expected,
+        code="request_wrong_state",
+        expected=expected,
     )
 
 
@@ -124,12 +125,15 @@ def request_start(*, by: User, space: Space, institution: Institution) -> Certif
 
 
 @transaction.atomic(durable=True)
-def request_consent(*, by: User, request: CertificationRequest, consent: bool) -> CertificationRequest:
+def request_consent(
+    *, by: User, request: CertificationRequest, consent: bool
+) -> CertificationRequest:
     request = _editable(by, request)
     if not consent:
         raise ApplicationError(
             _("You must accept the data-protection notice to continue."),
-            code="consent_required", field="consent",
+            code="consent_required",
+            field="consent",
         )
     request.consent_at = time.now()
     request.save(update_fields=["consent_at", "updated_at"])
@@ -149,12 +153,14 @@ def request_set_filer(
     except ValidationError:
         raise ApplicationError(
             _("Enter an e-mail address in the right format, like name@example.lu."),
-            code="filer_email_invalid", field="email",
+            code="filer_email_invalid",
+            field="email",
         ) from None
     if not _PHONE.match(phone):
         raise ApplicationError(
             _("Enter a phone number, like +352 247 86 000."),
-            code="filer_phone_invalid", field="phone",
+            code="filer_phone_invalid",
+            field="phone",
         )
     request.filer_name, request.filer_email, request.filer_phone = name, email, phone
     request.save(update_fields=["filer_name", "filer_email", "filer_phone", "updated_at"])
@@ -180,7 +186,8 @@ def request_set_employer(
                 "A space can only file for its own employer. A representative cannot file "
                 "for a client: the employer files the request and names the representative."
             ),
-            code="not_own_employer", field="employer_number",
+            code="not_own_employer",
+            field="employer_number",
         )
     request.employer_number_typed = matched.employer_number
     request.employer_name_typed = " ".join(employer_name.split())
@@ -198,15 +205,20 @@ def _delegations(
         domain = domains.get(item.domain_code)
         if domain is None or item.domain_code in seen:
             raise ApplicationError(
-                _("Choose each domain to delegate once."), code="delegation_domain_invalid",
+                _("Choose each domain to delegate once."),
+                code="delegation_domain_invalid",
                 field="domains",
             )
         seen.add(item.domain_code)
-        rows.append(Delegation(
-            request=request, domain=domain, registration_number_typed=item.registration_number,
-            name_typed=" ".join(item.name.split()),
-            level=item.level if item.level in Level.values else "",
-        ))
+        rows.append(
+            Delegation(
+                request=request,
+                domain=domain,
+                registration_number_typed=item.registration_number,
+                name_typed=" ".join(item.name.split()),
+                level=item.level if item.level in Level.values else "",
+            )
+        )
     # Compared as the registry compares them, so one representative typed with other
     # spacing or case is still the same one.
     typed = {
@@ -216,7 +228,8 @@ def _delegations(
     if same and len(typed) > 1:
         raise ApplicationError(
             _("You said the representative is the same for each domain."),
-            code="representative_not_same", field="domains",
+            code="representative_not_same",
+            field="domains",
         )
     return rows
 
@@ -245,19 +258,22 @@ def request_set_representatives(
     if same_representative is None:
         raise ApplicationError(
             _("Say whether the representative is the same for each domain."),
-            code="same_representative_required", field="same_representative",
+            code="same_representative_required",
+            field="same_representative",
         )
     rows = _delegations(request, delegations, same=same_representative)
     if not rows:
         raise ApplicationError(
-            _("Choose at least one domain to delegate."), code="delegation_domain_required",
+            _("Choose at least one domain to delegate."),
+            code="delegation_domain_required",
             field="domains",
         )
     for row in rows:
         prefix = f"{row.domain.code}-"
         if not row.level:
             raise ApplicationError(
-                _("Choose consultation or action."), code="delegation_level_required",
+                _("Choose consultation or action."),
+                code="delegation_level_required",
                 field=prefix + "level",
             )
         try:
@@ -270,7 +286,8 @@ def request_set_representatives(
         if row.representative.organisation_id == request.space.organisation_id:
             raise ApplicationError(
                 _("The employer cannot be its own representative."),
-                code="representative_is_employer", field=prefix + "registration_number",
+                code="representative_is_employer",
+                field=prefix + "registration_number",
             )
     Delegation.objects.bulk_create(rows)
     return request
@@ -285,11 +302,15 @@ def request_set_security_code(
     if not low <= len(security_code) <= high:
         raise ApplicationError(
             _("The security code must have between %(low)s and %(high)s characters."),
-            code="security_code_length", field="security_code", low=low, high=high,
+            code="security_code_length",
+            field="security_code",
+            low=low,
+            high=high,
         )
     if security_code != confirmation:
         raise ApplicationError(
-            _("The two security codes are not the same."), code="security_code_mismatch",
+            _("The two security codes are not the same."),
+            code="security_code_mismatch",
             field="confirmation",
         )
     request.security_code_hash = secrets.hash_secret(security_code)
@@ -341,7 +362,8 @@ def request_sign(
     if missing:
         raise ApplicationError(
             _("Some answers are missing. Complete every step before signing."),
-            code="request_incomplete", missing=", ".join(missing),
+            code="request_incomplete",
+            missing=", ".join(missing),
         )
     summary = rendering.render_request_summary(request)
     signed = signing.sign_request_pdf(summary, signer=by, certificate=certificate)
@@ -353,9 +375,16 @@ def request_sign(
     request.status = RequestStatus.SIGNED
     request.save()
     audit.record(
-        "request.signed", actor_id=by.pk, employer_id=request.employer_id, obj=request,
-        data={"summary_sha256": request.summary_sha256, "method": signed.method,
-              "signer": signed.signer_name, "signed_pdf_sha256": request.signed_pdf_sha256},
+        "request.signed",
+        actor_id=by.pk,
+        employer_id=request.employer_id,
+        obj=request,
+        data={
+            "summary_sha256": request.summary_sha256,
+            "method": signed.method,
+            "signer": signed.signer_name,
+            "signed_pdf_sha256": request.signed_pdf_sha256,
+        },
     )
     return request
 
@@ -387,14 +416,16 @@ def request_transmit(
         raise _wrong_state(RequestStatus.SIGNED.label)
     if not confirmed:
         raise ApplicationError(
-            _("Confirm that you want to transmit the request."), code="transmit_unconfirmed",
+            _("Confirm that you want to transmit the request."),
+            code="transmit_unconfirmed",
             field="confirm",
         )
     request.status = RequestStatus.TRANSMITTED
     request.transmitted_at = time.now()
     request.save(update_fields=["status", "transmitted_at", "updated_at"])
-    audit.record("request.transmitted", actor_id=by.pk, employer_id=request.employer_id,
-                 obj=request)
+    audit.record(
+        "request.transmitted", actor_id=by.pk, employer_id=request.employer_id, obj=request
+    )
     if settings.MANDAT_AUTO_ISSUE:
         from mandat.certification.tasks import auto_issue_request
 
@@ -418,16 +449,23 @@ def request_reject(*, by: User, request: CertificationRequest, reason: str) -> C
     if not reason:
         raise ApplicationError(
             _("Give the reason for the rejection; the employer will read it."),
-            code="reason_required", field="reason",
+            code="reason_required",
+            field="reason",
         )
     request.status = RequestStatus.REJECTED
     request.rejected_at, request.rejected_by, request.rejection_reason = time.now(), by, reason
     request.closed_at = request.rejected_at
     request.save()
     Notice.objects.create(
-        space=request.space, kind=NoticeKind.REQUEST_REJECTED,
+        space=request.space,
+        kind=NoticeKind.REQUEST_REJECTED,
         params={"request": request.pk, "reason": reason},
     )
-    audit.record("request.rejected", actor_id=by.pk, employer_id=request.employer_id,
-                 obj=request, data={"reason": reason})
+    audit.record(
+        "request.rejected",
+        actor_id=by.pk,
+        employer_id=request.employer_id,
+        obj=request,
+        data={"reason": reason},
+    )
     return request

@@ -54,7 +54,10 @@ class Letter(models.Model):
 
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="letters")
     request = models.ForeignKey(
-        "certification.CertificationRequest", null=True, blank=True, on_delete=models.PROTECT,
+        "certification.CertificationRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="letters",
     )
     kind = models.CharField(max_length=24, choices=LetterKind.choices)

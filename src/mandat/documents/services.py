@@ -29,9 +29,7 @@ from mandat.spaces.models import Space
 
 def _require_agent(user: User) -> None:
     if not (user.is_active and user.is_agent):
-        raise ApplicationError(
-            _("Only an institution agent may do this."), code="agent_required"
-        )
+        raise ApplicationError(_("Only an institution agent may do this."), code="agent_required")
 
 
 def edelivery_space(*, employer: Employer, domains: list[Domain]) -> Space | None:
@@ -60,12 +58,21 @@ def letter_store(
     space = edelivery_space(employer=employer, domains=domains)
     recipient = content.recipient
     letter = Letter.objects.create(
-        employer=employer, request_id=request_id, kind=content.kind, language=content.language,
-        recipient=recipient.name, address_line1=recipient.address_line1,
-        address_line2=recipient.address_line2, postcode=recipient.postcode, city=recipient.city,
-        country=recipient.country, pdf_sha256=hashlib.sha256(pdf).hexdigest(), pages=pages,
+        employer=employer,
+        request_id=request_id,
+        kind=content.kind,
+        language=content.language,
+        recipient=recipient.name,
+        address_line1=recipient.address_line1,
+        address_line2=recipient.address_line2,
+        postcode=recipient.postcode,
+        city=recipient.city,
+        country=recipient.country,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pages=pages,
         replaces=replaces,
-        status=LetterStatus.DELIVERED if space else LetterStatus.QUEUED, delivered_to=space,
+        status=LetterStatus.DELIVERED if space else LetterStatus.QUEUED,
+        delivered_to=space,
     )
     letter.pdf_encrypted = vault.seal(pdf, label=f"letter:{letter.pk}")
     letter.save(update_fields=["pdf_encrypted"])
@@ -73,13 +80,20 @@ def letter_store(
     if space is not None:
         Delivery.objects.create(space=space, employer=employer, letter=letter)
         Notice.objects.create(
-            space=space, kind=NoticeKind.DOCUMENT_DELIVERED,
+            space=space,
+            kind=NoticeKind.DOCUMENT_DELIVERED,
             params={"letter": letter.pk, "employer": employer.name},
         )
     audit.record(
-        "letter.stored", employer_id=employer.pk, obj=letter,
-        data={"kind": letter.kind, "status": letter.status, "sha256": letter.pdf_sha256,
-              "request": request_id},
+        "letter.stored",
+        employer_id=employer.pk,
+        obj=letter,
+        data={
+            "kind": letter.kind,
+            "status": letter.status,
+            "sha256": letter.pdf_sha256,
+            "request": request_id,
+        },
     )
     return letter
 
@@ -142,9 +156,14 @@ def batch_dispatch(*, by: User, batch: DispatchBatch) -> DispatchBatch:
     batch.save(update_fields=["dispatched_at", "dispatched_by"])
     letters = batch.letters.filter(status=LetterStatus.QUEUED)
     entries = [
-        audit.Entry(action="letter.dispatched", actor_id=by.pk, employer_id=letter.employer_id,
-                    object_type="documents.letter", object_id=str(letter.pk),
-                    data={"batch": batch.pk, "sha256": letter.pdf_sha256})
+        audit.Entry(
+            action="letter.dispatched",
+            actor_id=by.pk,
+            employer_id=letter.employer_id,
+            object_type="documents.letter",
+            object_id=str(letter.pk),
+            data={"batch": batch.pk, "sha256": letter.pdf_sha256},
+        )
         for letter in letters
     ]
     letters.update(status=LetterStatus.DISPATCHED, dispatched_at=stamp, pdf_encrypted=None)
@@ -161,7 +180,10 @@ def edelivery_note_use(*, space: Space, employer: Employer, domain: Domain) -> E
     if EDelivery.objects.filter(employer=employer, domain=domain).exists():
         return None
     certified = Mandate.objects.filter(
-        employer=employer, domain=domain, grantee_space=space, kind=MandateKind.PRIMARY,
+        employer=employer,
+        domain=domain,
+        grantee_space=space,
+        kind=MandateKind.PRIMARY,
         status=MandateStatus.ACTIVE,
     ).exists()
     if not certified:
@@ -172,7 +194,9 @@ def edelivery_note_use(*, space: Space, employer: Employer, domain: Domain) -> E
                 employer=employer, domain=domain, space=space, activated_at=time.now()
             )
             audit.record(
-                "edelivery.activated", employer_id=employer.pk, obj=subscription,
+                "edelivery.activated",
+                employer_id=employer.pk,
+                obj=subscription,
                 data={"domain": domain.code, "space": space.pk},
             )
     except IntegrityError:  # another request switched it on first

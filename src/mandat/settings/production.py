@@ -9,11 +9,11 @@ from .base import (
     CODE_PEPPER,
     DEVELOPMENT_CODE_PEPPER,
     DEVELOPMENT_DOCUMENT_KEY,
+    DEVELOPMENT_SECRET_KEY,
     DOCUMENT_KEY,
+    ENV,
     SEAL_CERT_FILE,
     SEAL_KEY_FILE,
-    DEVELOPMENT_SECRET_KEY,
-    ENV,
     SECRET_KEY,
 )
 
@@ -27,8 +27,10 @@ for name, (value, development_value) in REQUIRED_SECRETS.items():
         raise ImproperlyConfigured(
             f"{name} must be set to a secret of at least 32 characters in production."
         )
-for name, path in {"MANDAT_SEAL_KEY_FILE": SEAL_KEY_FILE,
-                   "MANDAT_SEAL_CERT_FILE": SEAL_CERT_FILE}.items():
+for name, path in {
+    "MANDAT_SEAL_KEY_FILE": SEAL_KEY_FILE,
+    "MANDAT_SEAL_CERT_FILE": SEAL_CERT_FILE,
+}.items():
     if not path or not Path(path).is_file():
         raise ImproperlyConfigured(f"{name} must name the platform seal's PEM file in production.")
 if not ENV.get("DATABASE_URL"):

@@ -5,80 +5,167 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_ccss'),
+        ("catalog", "0002_ccss"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CertificationRequest',
+            name="CertificationRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('signed', 'Signed'), ('transmitted', 'Transmitted'), ('issued', 'Codes issued'), ('rejected', 'Rejected'), ('completed', 'Completed'), ('expired', 'Expired')], default='draft', max_length=12, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('consent_at', models.DateTimeField(blank=True, null=True, verbose_name='data-protection consent given at')),
-                ('filer_name', models.CharField(blank=True, max_length=200, verbose_name='name')),
-                ('filer_email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail address')),
-                ('filer_phone', models.CharField(blank=True, max_length=40, verbose_name='phone number')),
-                ('employer_number_typed', models.CharField(blank=True, max_length=20, verbose_name='employer number')),
-                ('employer_name_typed', models.CharField(blank=True, max_length=200, verbose_name='employer name')),
-                ('has_representative', models.BooleanField(blank=True, null=True)),
-                ('same_representative', models.BooleanField(blank=True, null=True)),
-                ('security_code_hash', models.CharField(blank=True, max_length=200)),
-                ('summary_sha256', models.CharField(blank=True, max_length=64)),
-                ('signed_pdf', models.BinaryField(blank=True, null=True)),
-                ('signed_pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('signature_method', models.CharField(blank=True, choices=[('pades', "Signed with the signer's certificate (PAdES)"), ('seal', 'Sealed by the platform for the authenticated signer')], max_length=8)),
-                ('signed_at', models.DateTimeField(blank=True, null=True)),
-                ('transmitted_at', models.DateTimeField(blank=True, null=True)),
-                ('issued_at', models.DateTimeField(blank=True, null=True)),
-                ('activation_deadline', models.DateTimeField(blank=True, null=True)),
-                ('reminder_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('rejected_at', models.DateTimeField(blank=True, null=True)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("signed", "Signed"),
+                            ("transmitted", "Transmitted"),
+                            ("issued", "Codes issued"),
+                            ("rejected", "Rejected"),
+                            ("completed", "Completed"),
+                            ("expired", "Expired"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "consent_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="data-protection consent given at"
+                    ),
+                ),
+                ("filer_name", models.CharField(blank=True, max_length=200, verbose_name="name")),
+                (
+                    "filer_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="e-mail address"),
+                ),
+                (
+                    "filer_phone",
+                    models.CharField(blank=True, max_length=40, verbose_name="phone number"),
+                ),
+                (
+                    "employer_number_typed",
+                    models.CharField(blank=True, max_length=20, verbose_name="employer number"),
+                ),
+                (
+                    "employer_name_typed",
+                    models.CharField(blank=True, max_length=200, verbose_name="employer name"),
+                ),
+                ("has_representative", models.BooleanField(blank=True, null=True)),
+                ("same_representative", models.BooleanField(blank=True, null=True)),
+                ("security_code_hash", models.CharField(blank=True, max_length=200)),
+                ("summary_sha256", models.CharField(blank=True, max_length=64)),
+                ("signed_pdf", models.BinaryField(blank=True, null=True)),
+                ("signed_pdf_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "signature_method",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("pades", "Signed with the signer's certificate (PAdES)"),
+                            ("seal", "Sealed by the platform for the authenticated signer"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("signed_at", models.DateTimeField(blank=True, null=True)),
+                ("transmitted_at", models.DateTimeField(blank=True, null=True)),
+                ("issued_at", models.DateTimeField(blank=True, null=True)),
+                ("activation_deadline", models.DateTimeField(blank=True, null=True)),
+                ("reminder_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("rejected_at", models.DateTimeField(blank=True, null=True)),
+                ("rejection_reason", models.TextField(blank=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'certification request',
-                'verbose_name_plural': 'certification requests',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "certification request",
+                "verbose_name_plural": "certification requests",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Delegation',
+            name="Delegation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('registration_number_typed', models.CharField(blank=True, max_length=20)),
-                ('name_typed', models.CharField(blank=True, max_length=200)),
-                ('level', models.CharField(blank=True, choices=[('consult', 'Consult'), ('act', 'Act')], max_length=10, verbose_name='level')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("registration_number_typed", models.CharField(blank=True, max_length=20)),
+                ("name_typed", models.CharField(blank=True, max_length=200)),
+                (
+                    "level",
+                    models.CharField(
+                        blank=True,
+                        choices=[("consult", "Consult"), ("act", "Act")],
+                        max_length=10,
+                        verbose_name="level",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['domain__position'],
+                "ordering": ["domain__position"],
             },
         ),
         migrations.CreateModel(
-            name='AccessCode',
+            name="AccessCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('holder', 'Holder access code'), ('representative', 'Representative access code'), ('revocation', 'Revocation code')], max_length=16)),
-                ('level', models.CharField(choices=[('consult', 'Consult'), ('act', 'Act')], max_length=10)),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('locked_at', models.DateTimeField(blank=True, null=True)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('invalidated_at', models.DateTimeField(blank=True, null=True)),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.domain')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("holder", "Holder access code"),
+                            ("representative", "Representative access code"),
+                            ("revocation", "Revocation code"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("consult", "Consult"), ("act", "Act")], max_length=10
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("locked_at", models.DateTimeField(blank=True, null=True)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("invalidated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.domain",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'access code',
-                'verbose_name_plural': 'access codes',
-                'ordering': ['request', 'domain__position', 'kind'],
+                "verbose_name": "access code",
+                "verbose_name_plural": "access codes",
+                "ordering": ["request", "domain__position", "kind"],
             },
         ),
     ]

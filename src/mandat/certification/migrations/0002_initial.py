@@ -6,129 +6,248 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_ccss'),
-        ('certification', '0001_initial'),
-        ('documents', '0001_initial'),
-        ('mandates', '0001_initial'),
-        ('registry', '0001_initial'),
-        ('spaces', '0001_initial'),
+        ("catalog", "0002_ccss"),
+        ("certification", "0001_initial"),
+        ("documents", "0001_initial"),
+        ("mandates", "0001_initial"),
+        ("registry", "0001_initial"),
+        ("spaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='accesscode',
-            name='letter',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='codes', to='documents.letter'),
+            model_name="accesscode",
+            name="letter",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="codes",
+                to="documents.letter",
+            ),
         ),
         migrations.AddField(
-            model_name='accesscode',
-            name='mandate',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mandates.mandate'),
+            model_name="accesscode",
+            name="mandate",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="mandates.mandate",
+            ),
         ),
         migrations.AddField(
-            model_name='accesscode',
-            name='representative',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.representative'),
+            model_name="accesscode",
+            name="representative",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="registry.representative",
+            ),
         ),
         migrations.AddField(
-            model_name='accesscode',
-            name='used_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="accesscode",
+            name="used_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="certificationrequest",
+            name="created_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='employer',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='certification_requests', to='registry.employer'),
+            model_name="certificationrequest",
+            name="employer",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="certification_requests",
+                to="registry.employer",
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='institution',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.institution'),
+            model_name="certificationrequest",
+            name="institution",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="catalog.institution",
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='issued_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="certificationrequest",
+            name="issued_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='rejected_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="certificationrequest",
+            name="rejected_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='signed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="certificationrequest",
+            name="signed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='certificationrequest',
-            name='space',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certification_requests', to='spaces.space'),
+            model_name="certificationrequest",
+            name="space",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="certification_requests",
+                to="spaces.space",
+            ),
         ),
         migrations.AddField(
-            model_name='accesscode',
-            name='request',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='codes', to='certification.certificationrequest'),
+            model_name="accesscode",
+            name="request",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="codes",
+                to="certification.certificationrequest",
+            ),
         ),
         migrations.AddField(
-            model_name='delegation',
-            name='domain',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.domain'),
+            model_name="delegation",
+            name="domain",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="catalog.domain"
+            ),
         ),
         migrations.AddField(
-            model_name='delegation',
-            name='representative',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.representative'),
+            model_name="delegation",
+            name="representative",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="registry.representative",
+            ),
         ),
         migrations.AddField(
-            model_name='delegation',
-            name='request',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='delegations', to='certification.certificationrequest'),
+            model_name="delegation",
+            name="request",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="delegations",
+                to="certification.certificationrequest",
+            ),
         ),
         migrations.AddIndex(
-            model_name='certificationrequest',
-            index=models.Index(fields=['status', 'transmitted_at'], name='request_queue_idx'),
+            model_name="certificationrequest",
+            index=models.Index(fields=["status", "transmitted_at"], name="request_queue_idx"),
         ),
         migrations.AddConstraint(
-            model_name='certificationrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['draft', 'signed', 'transmitted', 'issued'])), fields=('employer',), name='one_open_request_per_employer'),
+            model_name="certificationrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["draft", "signed", "transmitted", "issued"])),
+                fields=("employer",),
+                name="one_open_request_per_employer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='certificationrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), models.Q(('employer__isnull', False), ('signed_at__isnull', False)), _connector='OR'), name='signed_request_has_employer_and_signature'),
+            model_name="certificationrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "draft"),
+                    models.Q(("employer__isnull", False), ("signed_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="signed_request_has_employer_and_signature",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='certificationrequest',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['issued', 'completed', 'expired']), _negated=True), models.Q(('activation_deadline__isnull', False), ('issued_at__isnull', False)), _connector='OR'), name='issued_request_has_deadline'),
+            model_name="certificationrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["issued", "completed", "expired"]), _negated=True),
+                    models.Q(("activation_deadline__isnull", False), ("issued_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="issued_request_has_deadline",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='certificationrequest',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'rejected'), _negated=True), ('rejected_at__isnull', False), _connector='OR'), name='rejected_request_has_time'),
+            model_name="certificationrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "rejected"), _negated=True),
+                    ("rejected_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="rejected_request_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accesscode',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'representative'), ('representative__isnull', False)), models.Q(models.Q(('kind', 'representative'), _negated=True), ('representative__isnull', True)), _connector='OR'), name='representative_code_names_its_representative'),
+            model_name="accesscode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "representative"), ("representative__isnull", False)),
+                    models.Q(
+                        models.Q(("kind", "representative"), _negated=True),
+                        ("representative__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="representative_code_names_its_representative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accesscode',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'revocation'), ('expires_at__isnull', False), _connector='OR'), name='access_code_expires'),
+            model_name="accesscode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind", "revocation"), ("expires_at__isnull", False), _connector="OR"
+                ),
+                name="access_code_expires",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accesscode',
-            constraint=models.CheckConstraint(condition=models.Q(('failed_attempts__lte', 5)), name='access_code_tries_bounded'),
+            model_name="accesscode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("failed_attempts__lte", 5)), name="access_code_tries_bounded"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delegation',
-            constraint=models.UniqueConstraint(fields=('request', 'domain'), name='one_delegation_per_domain'),
+            model_name="delegation",
+            constraint=models.UniqueConstraint(
+                fields=("request", "domain"), name="one_delegation_per_domain"
+            ),
         ),
     ]

@@ -6,123 +6,311 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_ccss'),
-        ('certification', '0001_initial'),
-        ('registry', '0001_initial'),
-        ('spaces', '0001_initial'),
+        ("catalog", "0002_ccss"),
+        ("certification", "0001_initial"),
+        ("registry", "0001_initial"),
+        ("spaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DispatchBatch',
+            name="DispatchBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('letter_count', models.PositiveIntegerField(default=0)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dispatched_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("letter_count", models.PositiveIntegerField(default=0)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dispatched_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'print batch',
-                'verbose_name_plural': 'print batches',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "print batch",
+                "verbose_name_plural": "print batches",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Letter',
+            name="Letter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('holder_codes', 'Holder access codes and revocation codes'), ('representative_codes', 'Representative access codes')], max_length=24)),
-                ('language', models.CharField(choices=[('fr', 'French'), ('de', 'German'), ('en', 'English')], max_length=2)),
-                ('status', models.CharField(choices=[('queued', 'Waiting for printing'), ('dispatched', 'Posted'), ('delivered', 'Delivered to the e-Box'), ('cancelled', 'Cancelled')], default='queued', max_length=12)),
-                ('recipient', models.CharField(max_length=200)),
-                ('address_line1', models.CharField(max_length=200)),
-                ('address_line2', models.CharField(blank=True, max_length=200)),
-                ('postcode', models.CharField(max_length=20)),
-                ('city', models.CharField(max_length=100)),
-                ('country', models.CharField(max_length=2)),
-                ('pdf_encrypted', models.BinaryField(blank=True, null=True)),
-                ('pdf_sha256', models.CharField(max_length=64)),
-                ('pages', models.PositiveSmallIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='documents.dispatchbatch')),
-                ('delivered_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='spaces.space')),
-                ('domains', models.ManyToManyField(related_name='+', to='catalog.domain')),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='registry.employer')),
-                ('replaces', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='documents.letter')),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='letters', to='certification.certificationrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("holder_codes", "Holder access codes and revocation codes"),
+                            ("representative_codes", "Representative access codes"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("fr", "French"), ("de", "German"), ("en", "English")],
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting for printing"),
+                            ("dispatched", "Posted"),
+                            ("delivered", "Delivered to the e-Box"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("recipient", models.CharField(max_length=200)),
+                ("address_line1", models.CharField(max_length=200)),
+                ("address_line2", models.CharField(blank=True, max_length=200)),
+                ("postcode", models.CharField(max_length=20)),
+                ("city", models.CharField(max_length=100)),
+                ("country", models.CharField(max_length=2)),
+                ("pdf_encrypted", models.BinaryField(blank=True, null=True)),
+                ("pdf_sha256", models.CharField(max_length=64)),
+                ("pages", models.PositiveSmallIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="letters",
+                        to="documents.dispatchbatch",
+                    ),
+                ),
+                (
+                    "delivered_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="spaces.space",
+                    ),
+                ),
+                ("domains", models.ManyToManyField(related_name="+", to="catalog.domain")),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="letters",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "replaces",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replaced_by",
+                        to="documents.letter",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="letters",
+                        to="certification.certificationrequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'letter',
-                'verbose_name_plural': 'letters',
-                'ordering': ['postcode', 'city', 'recipient', 'pk'],
+                "verbose_name": "letter",
+                "verbose_name_plural": "letters",
+                "ordering": ["postcode", "city", "recipient", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.employer')),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='spaces.space')),
-                ('letter', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='delivery', to='documents.letter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="spaces.space",
+                    ),
+                ),
+                (
+                    "letter",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="delivery",
+                        to="documents.letter",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'e-Box document',
-                'verbose_name_plural': 'e-Box documents',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "e-Box document",
+                "verbose_name_plural": "e-Box documents",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Notice',
+            name="Notice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('activation_reminder', 'Access codes waiting to be redeemed'), ('request_expired', 'Certification request expired'), ('request_rejected', 'Certification request rejected'), ('document_delivered', 'New document in the e-Box')], max_length=24)),
-                ('params', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notices', to='spaces.space')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("activation_reminder", "Access codes waiting to be redeemed"),
+                            ("request_expired", "Certification request expired"),
+                            ("request_rejected", "Certification request rejected"),
+                            ("document_delivered", "New document in the e-Box"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("params", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notices",
+                        to="spaces.space",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notice',
-                'verbose_name_plural': 'notices',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "notice",
+                "verbose_name_plural": "notices",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='EDelivery',
+            name="EDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('activated_at', models.DateTimeField()),
-                ('domain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.domain')),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.employer')),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='edeliveries', to='spaces.space')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("activated_at", models.DateTimeField()),
+                (
+                    "domain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.domain",
+                    ),
+                ),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="edeliveries",
+                        to="spaces.space",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'eDelivery subscription',
-                'verbose_name_plural': 'eDelivery subscriptions',
-                'constraints': [models.UniqueConstraint(fields=('employer', 'domain'), name='one_edelivery_per_domain')],
+                "verbose_name": "eDelivery subscription",
+                "verbose_name_plural": "eDelivery subscriptions",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("employer", "domain"), name="one_edelivery_per_domain"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='letter',
-            index=models.Index(fields=['status', 'created_at'], name='letter_queue_idx'),
+            model_name="letter",
+            index=models.Index(fields=["status", "created_at"], name="letter_queue_idx"),
         ),
         migrations.AddConstraint(
-            model_name='letter',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'dispatched'), _negated=True), ('dispatched_at__isnull', False), _connector='OR'), name='dispatched_letter_has_time'),
+            model_name="letter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "dispatched"), _negated=True),
+                    ("dispatched_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="dispatched_letter_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='letter',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'delivered'), _negated=True), ('delivered_to__isnull', False), _connector='OR'), name='delivered_letter_has_space'),
+            model_name="letter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "delivered"), _negated=True),
+                    ("delivered_to__isnull", False),
+                    _connector="OR",
+                ),
+                name="delivered_letter_has_space",
+            ),
         ),
     ]

@@ -47,7 +47,9 @@ class Command(BaseCommand):
             try:
                 document = json.loads(Path(options["file"]).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise CommandError(f"cannot read {options['file']} as an export: {error}") from error
+                raise CommandError(
+                    f"cannot read {options['file']} as an export: {error}"
+                ) from error
             verdict = audit.verify_export(document)
         if not verdict.ok:
             self.stderr.write(str(verdict))
