@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+
+# The append-only triggers of the audit table, as the migration that made them.
+guards = importlib.import_module("mandat.core.migrations.0002_audit_head_and_guards")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -23,3 +29,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def vendor(db: None) -> str:
     return connection.vendor
+
+
+@pytest.fixture
+def audit_trail_emptied_after(transactional_db: None) -> Iterator[None]:
+    """Empty the audit trail after a committing test, before Django's flush.
+
+    On SQLite Django empties tables with DELETE, which the append-only triggers
+    refuse; PostgreSQL uses TRUNCATE, which row triggers do not see. So on
+    SQLite the triggers are dropped for this one statement and created again,
+    in the same transaction, from the migration's own SQL.
+    """
+    yield
+    if connection.vendor == "sqlite":
+        with transaction.atomic(), connection.cursor() as cursor:
+            for statement in guards.SQLITE_REVERSE:
+                cursor.execute(statement)
+            cursor.execute("DELETE FROM core_auditevent")
+            for statement in guards.SQLITE:
+                cursor.execute(statement)

@@ -9,13 +9,10 @@ histories; these tests name each case.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 import pytest
-from django.db import connection, transaction
 
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain
@@ -548,19 +545,6 @@ def test_access_mandate_refuses_a_deactivated_holder() -> None:
 # migrations seeded (the CCSS catalogue, the chain head) and a flush removes.
 
 committing = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-guards = importlib.import_module("mandat.core.migrations.0002_audit_head_and_guards")
-
-
-@pytest.fixture
-def audit_trail_emptied_after(transactional_db: None) -> Iterator[None]:
-    yield
-    if connection.vendor == "sqlite":
-        with transaction.atomic(), connection.cursor() as cursor:
-            for statement in guards.SQLITE_REVERSE:
-                cursor.execute(statement)
-            cursor.execute("DELETE FROM core_auditevent")
-            for statement in guards.SQLITE:
-                cursor.execute(statement)
 
 
 def checks_since(seq: int) -> list[AuditEvent]:

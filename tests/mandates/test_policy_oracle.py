@@ -46,12 +46,12 @@ pytestmark = pytest.mark.django_db
 
 T = TypeVar("T")
 
-# How many histories to run: 10,000 on SQLite (about 2.5 minutes of CPU). On
-# PostgreSQL one policy query costs about a millisecond, nearly all of it
-# planning, and a history makes over a hundred of them, so 10,000 histories
-# would take 20 minutes or more: it runs the first 1,000 of the same
-# derandomized histories instead (2.5 to 7.5 minutes measured on a shared 2-core
-# machine, depending on its load). MANDAT_ORACLE_SEQUENCES sets another count,
+# How many histories to run: 10,000 on SQLite (2 minutes 15 on one core of an
+# idle 2-core machine). On PostgreSQL one policy query costs about a
+# millisecond, nearly all of it planning, and a history makes over a hundred of
+# them, so 10,000 histories would take over 20 minutes: it runs 1,000 (2 minutes
+# 25 on the same machine). Both runs are derandomized, so each database sees
+# the same histories on every run. MANDAT_ORACLE_SEQUENCES sets another count,
 # for a quick local run or a long soak on either database.
 DEFAULT_SEQUENCES = {"sqlite": 10_000, "postgresql": 1_000}
 
