@@ -128,7 +128,7 @@ class Oracle:
         )
 
     def is_admin(self, user: str, space: str) -> bool:
-        return any(
+        return user not in self.switched_off and any(
             m.user == user and m.space == space and m.role == "admin" and not m.removed
             for m in self.members
         )

@@ -77,3 +77,12 @@ def test_members_of_a_space_are_its_active_members(space: Space, owner: User) ->
         by=owner, membership=services.member_add(by=owner, space=space, user=leaves)
     )
     assert {m.user_id for m in selectors.members_of_space(space=space)} == {owner.pk, stays.pk}
+
+
+@pytest.mark.django_db
+def test_a_switched_off_account_loses_its_administrator_powers_at_once() -> None:
+    boss = factories.user()
+    space = factories.space_of(factories.organisation(), admin=boss)
+    assert selectors.is_admin(user=boss, space=space)
+    User.objects.filter(pk=boss.pk).update(is_active=False)
+    assert not selectors.is_admin(user=boss, space=space)

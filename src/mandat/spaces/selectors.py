@@ -15,8 +15,13 @@ def spaces_of_user(*, user: User) -> QuerySet[Space]:
 
 
 def is_admin(*, user: User, space: Space) -> bool:
+    """An active account with an active administrator membership of ``space``.
+
+    The account's state is read from the database, so switching an account off
+    takes its administrator powers away at the very next call.
+    """
     return Membership.objects.filter(
-        space=space, user=user, role=Role.ADMIN, removed_at__isnull=True
+        space=space, user=user, role=Role.ADMIN, removed_at__isnull=True, user__is_active=True
     ).exists()
 
 
