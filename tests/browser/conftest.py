@@ -202,9 +202,6 @@ def mandat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MandatSe
         MANDAT_DEBUG="0",
         MANDAT_ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
-        # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default: two
-        # servers (xdist workers, or a developer's `make run`) would fight over it.
-        GUNICORN_CMD_ARGS="--no-control-socket",
     )
     cluster = os.environ.get("DATABASE_URL", "")
     database = ""

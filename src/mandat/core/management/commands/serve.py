@@ -29,5 +29,8 @@ class Command(BaseCommand):
             str(options["workers"]),
             "--access-logfile",
             "-",
+            # Several servers may run on one host (tests, a second checkout): no shared
+            # per-user control socket.
+            "--no-control-socket",
         ]
         os.execv(sys.executable, command)  # noqa: S606 - replaces this process on purpose
