@@ -502,3 +502,60 @@ def test_a_malformed_export_fails_without_raising(path: list[object], value: obj
     verdict = audit.verify_export(_replace(document, path, value))
     assert not verdict.ok
     assert str(verdict).startswith("audit chain broken")
+
+
+@pytest.mark.django_db
+def test_each_employer_numbers_its_own_events_from_one(chain: list[AuditEvent]) -> None:
+    for employer_id in (1, 2, 3):
+        numbers = list(
+            AuditEvent.objects.filter(employer_id=employer_id)
+            .order_by("seq")
+            .values_list("employer_seq", flat=True)
+        )
+        assert numbers == list(range(1, len(numbers) + 1))
+    assert not AuditEvent.objects.filter(employer_id__isnull=True, employer_seq__isnull=False)
+
+
+def _hidden(document: dict[str, object], index: int) -> dict[str, object]:
+    """The export with one of the employer's events shown only by its digest."""
+    hidden = copy.deepcopy(document)
+    links = hidden["links"]
+    assert isinstance(links, list)
+    del links[index]["event"]
+    return hidden
+
+
+@pytest.mark.django_db
+def test_an_export_that_hides_one_of_the_employers_events_fails() -> None:
+    build_chain(60)
+    document = _export(1)
+    links = document["links"]
+    assert isinstance(links, list)
+    shown = [index for index, item in enumerate(links) if "event" in item]
+    assert len(shown) > 3
+    # Hiding the last shown event cannot be seen (its digest still links to the head);
+    # every earlier one leaves a gap in the employer's numbering.
+    for index in shown[:-1]:
+        verdict = audit.verify_export(_hidden(document, index))
+        assert not verdict.ok, index
+        assert "missing" in verdict.reason
+
+
+@pytest.mark.django_db
+def test_an_export_that_starts_after_the_employers_first_event_fails() -> None:
+    build_chain(60)
+    document = _export(1)
+    links = document["links"]
+    assert isinstance(links, list)
+    shown = [index for index, item in enumerate(links) if "event" in item]
+    later = copy.deepcopy(document)
+    cut = shown[1]
+    # A consistent later start: the chain hash just before the second event.
+    running = document["start"]["prev_hash"]  # type: ignore[index]
+    for item in links[:cut]:
+        running = audit.link(running, item["digest"])
+    later["start"] = {"seq": links[cut]["seq"], "prev_hash": running}
+    later["links"] = copy.deepcopy(links[cut:])
+    verdict = audit.verify_export(later)
+    assert not verdict.ok
+    assert "missing" in verdict.reason

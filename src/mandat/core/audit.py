@@ -40,9 +40,10 @@ def canonical_form(
     object_type: str,
     object_id: str,
     data: Mapping[str, JsonValue],
+    employer_seq: int | None = None,
 ) -> bytes:
     """The exact bytes an event's digest covers: sorted, compact JSON in UTF-8."""
-    document = {
+    document: dict[str, JsonValue] = {
         "seq": seq,
         "at": at if isinstance(at, str) else time.utc_iso(at),
         "actor_id": actor_id,
@@ -52,6 +53,8 @@ def canonical_form(
         "object_id": object_id,
         "data": data,
     }
+    if employer_seq is not None:
+        document["employer_seq"] = employer_seq
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -66,6 +69,7 @@ def content_digest_of(event: AuditEvent) -> str:
             object_type=event.object_type,
             object_id=event.object_id,
             data=event.data,
+            employer_seq=event.employer_seq,
         )
     ).hexdigest()
 
@@ -95,19 +99,40 @@ def _json_roundtrip(data: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
     return result
 
 
+def _last_employer_seqs(employer_ids: set[int | None]) -> dict[int, int]:
+    """Each employer's last ``employer_seq``; read under the head lock, so it cannot race."""
+    last: dict[int, int] = {}
+    ids = sorted(i for i in employer_ids if i is not None)
+    for start in range(0, len(ids), 500):
+        rows = (
+            AuditEvent.objects.filter(employer_id__in=ids[start : start + 500])
+            .values("employer_id")
+            .annotate(top=models.Max("employer_seq"))
+        )
+        last.update({row["employer_id"]: row["top"] or 0 for row in rows})
+    return last
+
+
 def record_many(entries: Iterable[Entry], *, at: dt.datetime | None = None) -> list[AuditEvent]:
     """Append events in order, in the caller's transaction, and return them."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit events are written in the transaction of the change")
     head = AuditHead.objects.select_for_update().get(pk=1)
     stamp = at or time.now()
+    entries = list(entries)
+    employer_seqs = _last_employer_seqs({e.employer_id for e in entries} - {None})
     events = []
     for entry in entries:
+        employer_seq = None
+        if entry.employer_id is not None:
+            employer_seq = employer_seqs.get(entry.employer_id, 0) + 1
+            employer_seqs[entry.employer_id] = employer_seq
         event = AuditEvent(
             seq=head.seq + 1,
             at=stamp,
             actor_id=entry.actor_id,
             employer_id=entry.employer_id,
+            employer_seq=employer_seq,
             action=entry.action,
             object_type=entry.object_type,
             object_id=entry.object_id,
@@ -219,6 +244,7 @@ def _event_document(event: AuditEvent) -> dict[str, JsonValue]:
         "object_type": event.object_type,
         "object_id": event.object_id,
         "data": event.data,
+        **({"employer_seq": event.employer_seq} if event.employer_seq is not None else {}),
     }
 
 
@@ -266,6 +292,7 @@ def verify_export(document: Mapping[str, JsonValue]) -> Verdict:
 def _verify_export(document: Mapping[str, JsonValue]) -> Verdict:
     running = document["start"]["prev_hash"]
     expected_seq = document["start"]["seq"]
+    expected_employer_seq = 1
     for item in document["links"]:
         if item["seq"] != expected_seq:
             return Verdict(
@@ -281,6 +308,13 @@ def _verify_export(document: Mapping[str, JsonValue]) -> Verdict:
             digest = hashlib.sha256(canonical_form(**event)).hexdigest()
             if digest != item["digest"]:
                 return Verdict(False, 0, item["seq"], "content differs from its digest")
+            if event.get("employer_seq") is not None:
+                # Numbered events of the employer come 1, 2, 3...: a gap means one was hidden.
+                if event["employer_seq"] != expected_employer_seq:
+                    return Verdict(
+                        False, 0, item["seq"], "an event of this employer is missing before it"
+                    )
+                expected_employer_seq += 1
         running = link(running, item["digest"])
         expected_seq += 1
     checked = len(document["links"])

@@ -22,6 +22,8 @@ class AuditEvent(models.Model):
     at = models.DateTimeField()
     actor_id = models.BigIntegerField(null=True, blank=True)
     employer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    #: The n-th event of this employer (1, 2, 3...): an export with a gap is incomplete.
+    employer_seq = models.PositiveIntegerField(null=True, blank=True)
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
@@ -32,6 +34,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employer_id", "employer_seq"], name="audit_employer_seq_unique"
+            ),
+        ]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
 
