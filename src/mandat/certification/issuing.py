@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from mandat.accounts.models import User
+from mandat.accounts.policies import require_agent
 from mandat.catalog.models import Domain, Level
 from mandat.certification.models import AccessCode, CertificationRequest, CodeKind, RequestStatus
 from mandat.core import audit, codes, time
@@ -22,11 +23,6 @@ from mandat.registry.models import Representative
 def reference(request: CertificationRequest) -> str:
     """The request's number as printed on its letters."""
     return f"CR-{request.pk:07d}"
-
-
-def _require_agent(user: User | None) -> None:
-    if user is not None and not (user.is_active and user.is_agent):
-        raise ApplicationError(_("Only an institution agent may do this."), code="agent_required")
 
 
 def _new_code(
@@ -111,7 +107,7 @@ def _emit(
 
 def issue(*, by: User | None, request: CertificationRequest) -> CertificationRequest:
     """Create every code and both letters. Needs a transaction; ``by=None`` is auto-issuing."""
-    _require_agent(by)
+    require_agent(by, platform_allowed=True)
     request = CertificationRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != RequestStatus.TRANSMITTED:
         raise ApplicationError(
@@ -189,7 +185,7 @@ def letter_reprint(*, by: User, letter: Letter) -> Letter:
 
     Nothing is ever shown again in clear: the new letter carries new codes.
     """
-    _require_agent(by)
+    require_agent(by)
     letter = Letter.objects.select_for_update().get(pk=letter.pk)
     request = letter.request
     if request is None or request.status != RequestStatus.ISSUED:

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from mandat.accounts.models import User
+from mandat.accounts.policies import require_agent
 from mandat.catalog.models import Domain, Institution, Level
 from mandat.certification.models import (
     OPEN_STATUSES,
@@ -434,14 +435,9 @@ def request_transmit(
     return request
 
 
-def _require_agent(user: User) -> None:
-    if not (user.is_active and user.is_agent):
-        raise ApplicationError(_("Only an institution agent may do this."), code="agent_required")
-
-
 @transaction.atomic(durable=True)
 def request_reject(*, by: User, request: CertificationRequest, reason: str) -> CertificationRequest:
-    _require_agent(by)
+    require_agent(by)
     request = CertificationRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != RequestStatus.TRANSMITTED:
         raise _wrong_state(RequestStatus.TRANSMITTED.label)

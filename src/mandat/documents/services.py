@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from mandat.accounts.models import User
+from mandat.accounts.policies import require_agent
 from mandat.catalog.models import Domain
 from mandat.core import audit, time
 from mandat.core.errors import ApplicationError
@@ -25,11 +26,6 @@ from mandat.documents.models import (
 from mandat.mandates.models import Mandate, MandateKind, MandateStatus
 from mandat.registry.models import Employer
 from mandat.spaces.models import Space
-
-
-def _require_agent(user: User) -> None:
-    if not (user.is_active and user.is_agent):
-        raise ApplicationError(_("Only an institution agent may do this."), code="agent_required")
 
 
 def edelivery_space(*, employer: Employer, domains: list[Domain]) -> Space | None:
@@ -111,16 +107,16 @@ def letter_pdf(letter: Letter) -> bytes:
 def queued_letters() -> list[Letter]:
     """Letters waiting for the post, in address order (country, postcode, city, name)."""
     return list(
-        Letter.objects.filter(status=LetterStatus.QUEUED, batch__isnull=True).order_by(
-            "country", "postcode", "city", "recipient", "pk"
-        )
+        Letter.objects.filter(status=LetterStatus.QUEUED, batch__isnull=True)
+        .defer("pdf_encrypted")
+        .order_by("country", "postcode", "city", "recipient", "pk")
     )
 
 
 @transaction.atomic(durable=True)
 def batch_create(*, by: User) -> DispatchBatch:
     """Put every queued letter into a new print batch."""
-    _require_agent(by)
+    require_agent(by)
     letters = list(
         Letter.objects.select_for_update()
         .filter(status=LetterStatus.QUEUED, batch__isnull=True)
@@ -147,7 +143,7 @@ def batch_letters(batch: DispatchBatch) -> list[Letter]:
 @transaction.atomic(durable=True)
 def batch_dispatch(*, by: User, batch: DispatchBatch) -> DispatchBatch:
     """Mark a printed batch as posted; the letters' PDFs (with their codes) are erased."""
-    _require_agent(by)
+    require_agent(by)
     batch = DispatchBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.dispatched_at is not None:
         raise ApplicationError(_("This batch has already been posted."), code="batch_dispatched")
