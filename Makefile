@@ -59,6 +59,9 @@ bench: install $(SPICEDB_LIB)
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	SPICEDB_LIBRARY_PATH=$(CURDIR)/$(SPICEDB_LIB) scripts/with-postgres.sh $(BIN)/python bench/authz.py
 	$(BIN)/python bench/letters.py
+	scripts/system-packages.sh wrk
+	scripts/with-postgres.sh $(BIN)/python bench/api_load.py
+	$(BIN)/python bench/clients.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -11,6 +11,10 @@ ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 || missing+=(libpango-1.0
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 # The browser tests drive Debian's Chromium through Playwright.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The HTTP benchmarks (make bench: bench/clients.py, bench/http.py) load the server with wrk.
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# The test that every string of the code is in the catalogues runs makemessages (xgettext).
+command -v xgettext >/dev/null 2>&1 || missing+=(gettext)
 for package in "$@"; do
   case "$package" in
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;

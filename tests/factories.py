@@ -26,6 +26,7 @@ from mandat.spaces import services as space_services
 from mandat.spaces.models import Space, SpaceKind
 
 if TYPE_CHECKING:
+    from mandat.api.models import ApiClient
     from mandat.certification.services import DelegationInput
 
 _serial = itertools.count(1)
@@ -434,3 +435,63 @@ def request_codes(request: CertificationRequest) -> dict[tuple[str, str], str]:
     for letter in request.letters.filter(pdf_encrypted__isnull=False).order_by("pk"):
         found.update(codes_from_letter(letter))
     return found
+
+
+# --- API clients (issue 6) ------------------------------------------------------------------
+
+
+def api_client(
+    space: Space,
+    scopes: tuple[tuple[str, str], ...] = (("AFFILIATIONS", "act"),),
+    *,
+    secret: bool = False,
+    admin: User | None = None,
+    expires_at: object = None,
+    name: str = "Payroll software",
+) -> ApiClient:
+    """A client of ``space`` registered by one of its admins (a new one unless given).
+
+    With a public key (Ed25519), its private JWK is ``client.test_private_jwk``; with
+    ``secret=True``, its secret is ``client.test_secret``.
+    """
+    import datetime as dt
+
+    from joserfc.jwk import OKPKey
+
+    from mandat.api import services as api_services
+    from mandat.core import time
+    from mandat.spaces.models import Membership, Role
+
+    if admin is None:
+        admin = user()
+        Membership.objects.create(space=space, user=admin, role=Role.ADMIN)
+    key = None if secret else OKPKey.generate_key("Ed25519", private=True)
+    registered = api_services.api_client_register(
+        by=admin,
+        space=space,
+        name=name,
+        scopes=scopes,
+        expires_at=expires_at or time.now() + dt.timedelta(days=30),  # type: ignore[arg-type]
+        public_jwk=None if key is None else dict(key.as_dict(private=False)),
+    )
+    client = registered.client
+    client.test_private_jwk = None if key is None else dict(key.as_dict(private=True))  # type: ignore[attr-defined]
+    client.test_secret = registered.secret  # type: ignore[attr-defined]
+    return client
+
+
+def api_token(client: ApiClient, scopes: list[str] | None = None) -> str:
+    """An access token for ``client``, as the token endpoint would issue it."""
+    from mandat.api import tokens
+
+    issued = tokens.issue(
+        client_id=client.client_id,
+        space_id=client.space_id,
+        scopes=client.scopes if scopes is None else scopes,
+    )
+    return issued.access_token
+
+
+def api_headers(client: ApiClient) -> dict[str, str]:
+    """Headers for Django's test client: ``client.get(url, headers=api_headers(c))``."""
+    return {"Authorization": f"Bearer {api_token(client)}"}

@@ -13,6 +13,16 @@ from mandat.catalog.models import Domain
 from mandat.core import audit
 from mandat.core.models import AuditEvent
 from mandat.demo import DEMO_PASSWORD, seed_demo
+from mandat.documents import services as documents
+from mandat.documents.models import (
+    Delivery,
+    EDelivery,
+    Letter,
+    LetterKind,
+    LetterStatus,
+    Notice,
+    NoticeKind,
+)
 from mandat.mandates.models import Mandate, MandateKind, MandateStatus
 from mandat.mandates.policies import can, iter_employers_for
 from mandat.registry import selectors as registry
@@ -23,7 +33,19 @@ USERNAMES = ["agent", "employer", "salary", "salary-clerk", "fiduciary"]
 
 
 def _census() -> dict[str, int]:
-    models = [User, Organisation, Employer, Representative, Space, Membership, Mandate, AuditEvent]
+    models = [
+        User,
+        Organisation,
+        Employer,
+        Representative,
+        Space,
+        Membership,
+        Mandate,
+        AuditEvent,
+        Letter,
+        Delivery,
+        Notice,
+    ]
     return {model.__name__: model._default_manager.count() for model in models}
 
 
@@ -112,6 +134,35 @@ class DemoWorldTests(TestCase):
         granted = AuditEvent.objects.filter(action="mandate.granted")
         assert granted.count() == Mandate.objects.count()
         assert not granted.filter(employer_id=None).exists()
+
+    def test_the_bakery_inbox_holds_three_statements_one_unread(self) -> None:
+        bakery = _space_of("employer")
+        employer = User.objects.get(username="employer")
+        deliveries = list(Delivery.objects.filter(space=bakery).order_by("created_at", "pk"))
+        assert len(deliveries) == 3
+        assert [d.read_at is None for d in deliveries] == [False, False, True]
+        assert all(d.read_by == employer for d in deliveries[:2])
+        for delivery in deliveries:
+            assert delivery.letter.kind == LetterKind.CONTRIBUTION_STATEMENT
+            assert documents.letter_pdf(delivery.letter).startswith(b"%PDF-")
+        unread = Notice.objects.filter(space=bakery, read_at__isnull=True)
+        assert [n.kind for n in unread] == [NoticeKind.DOCUMENT_DELIVERED]
+        assert unread[0].params["letter"] == deliveries[-1].letter_id
+        # eDelivery for billing only, and no certification: the story starts from nothing,
+        # and the code letters of a request (all domains) still go by post.
+        subscriptions = EDelivery.objects.filter(space=bakery)
+        assert [s.domain.code for s in subscriptions] == ["BILLING"]
+        assert not Mandate.objects.filter(employer__employer_number="20191234567").exists()
+        assert not Letter.objects.filter(status=LetterStatus.QUEUED).exists()
+
+    def test_a_seed_interrupted_before_the_bakery_statements_is_detected(self) -> None:
+        newest = Delivery.objects.filter(
+            employer__employer_number="20191234567", read_at__isnull=True
+        ).get()
+        Notice.objects.filter(delivery=newest).delete()
+        newest.delete()  # as if the seed had stopped before its last statement
+        with self.assertRaisesMessage(RuntimeError, "interrupted"):
+            seed_demo()
 
     def test_a_second_run_changes_nothing(self) -> None:
         before = _census()

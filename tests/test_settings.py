@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from mandat.settings import base
 
@@ -21,6 +23,7 @@ DEVELOPMENT_VALUES = {
 GOOD = {
     **{name: f"{name.lower()}-{'x' * 40}" for name in DEVELOPMENT_VALUES},
     "DATABASE_URL": "postgres://mandat:pw@db.example:5433/mandat",
+    "MANDAT_API_ISSUER": "https://mandat.example.lu",
 }
 SHOW = (
     "import django; django.setup(); from django.conf import settings as s; "
@@ -39,13 +42,23 @@ def _clean_env(data_dir: Path, **env: str) -> dict[str, str]:
 
 
 def _seal_files(folder: Path) -> dict[str, str]:
-    """Stand-in PEM files: production only checks that the seal is configured and present."""
+    """Stand-in PEM files: production only checks that the seal is configured and present.
+    The token key is read, so it is a real private EC P-256 JWK."""
     files = {}
     for name in ("MANDAT_SEAL_KEY_FILE", "MANDAT_SEAL_CERT_FILE"):
         path = folder / f"{name.lower()}.pem"
         path.write_text("-----BEGIN PLACEHOLDER-----\n", encoding="ascii")
         files[name] = str(path)
+    files["MANDAT_API_TOKEN_KEY_FILE"] = _key_file(
+        folder, "token-key.json", ECKey.generate_key("P-256", private=True).as_dict(private=True)
+    )
     return files
+
+
+def _key_file(folder: Path, name: str, content: object) -> str:
+    path = folder / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    return str(path)
 
 
 def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -95,9 +108,16 @@ REFUSED = [
     ("DATABASE_URL", ""),
     *(
         (name, value)
-        for name in ("MANDAT_SEAL_KEY_FILE", "MANDAT_SEAL_CERT_FILE")
+        for name in ("MANDAT_SEAL_KEY_FILE", "MANDAT_SEAL_CERT_FILE", "MANDAT_API_TOKEN_KEY_FILE")
         for value in ("<unset>", "", "/nonexistent/seal.pem")
     ),
+    ("MANDAT_API_ISSUER", None),
+    ("MANDAT_API_ISSUER", "http://mandat.example.lu"),
+    ("MANDAT_API_ISSUER", "https://"),
+    ("MANDAT_API_ISSUER", "https:///api"),
+    ("MANDAT_API_ISSUER", "https://:443"),
+    ("MANDAT_API_ISSUER", "https://[::1"),
+    ("MANDAT_API_ISSUER", "https:mandat.example.lu"),
 ]
 
 
@@ -115,6 +135,33 @@ def test_production_refuses_to_start(tmp_path: Path, name: str, value: str | Non
     assert "ImproperlyConfigured" in started.stderr
     assert name in started.stderr
     assert started.stdout == ""
+
+
+TOKEN_KEYS = {
+    "placeholder": "-----BEGIN PLACEHOLDER-----\n",
+    "not-a-jwk": json.dumps({"hello": "world"}),
+    "public-p256": ECKey.generate_key("P-256", private=True).as_dict(private=False),
+    "p384": ECKey.generate_key("P-384", private=True).as_dict(private=True),
+    "rsa": RSAKey.generate_key(2048, private=True).as_dict(private=True),
+    "ed25519": OKPKey.generate_key("Ed25519", private=True).as_dict(private=True),
+}
+
+
+@pytest.mark.parametrize("content", TOKEN_KEYS.values(), ids=TOKEN_KEYS.keys())
+def test_production_refuses_a_token_key_it_cannot_sign_with(
+    tmp_path: Path, content: object
+) -> None:
+    key_file = _key_file(tmp_path, "bad-token-key.json", content)
+    started = _start(tmp_path, **{**GOOD, "MANDAT_API_TOKEN_KEY_FILE": key_file})
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert "MANDAT_API_TOKEN_KEY_FILE" in started.stderr
+    assert "private EC P-256" in started.stderr
+
+
+def test_production_takes_an_issuer_with_a_host_and_a_path(tmp_path: Path) -> None:
+    started = _start(tmp_path, **{**GOOD, "MANDAT_API_ISSUER": "https://mandat.example.lu/x"})
+    assert started.returncode == 0, started.stderr
 
 
 def test_without_database_url_mandat_migrates_an_sqlite_file_in_wal_mode(tmp_path: Path) -> None:

@@ -3,25 +3,31 @@
 People, organisations and spaces are made through the services, as an agent
 would. The big fiduciary's 5,000 clients are bulk-loaded in one transaction
 (with one audit event per mandate), because 5,000 trips through the portal is
-not what a demo is for.
+not what a demo is for. The bakery's Inbox gets three real monthly statements
+(rendered PDFs), so the Inbox, its download and its unread count have something to show.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain, Institution, Level
 from mandat.core import audit, time
+from mandat.documents import services as documents
+from mandat.documents.content import StatementLine
+from mandat.documents.models import Delivery, EDelivery
 from mandat.mandates.models import Mandate, MandateKind, MandateSource, MandateStatus
 from mandat.registry import services as registry
 from mandat.registry.identifiers import Scheme
 from mandat.registry.models import Employer, Organisation
 from mandat.spaces import services as spaces
-from mandat.spaces.models import SpaceKind
+from mandat.spaces.models import Space, SpaceKind
 
 DEMO_PASSWORD = "demo-mandat-2026"  # noqa: S105 - printed by the command, demo data only
 BOULANGERIE_NUMBER = "20191234567"
@@ -121,7 +127,7 @@ def _address(index: int) -> registry.Address:
 def seed_demo() -> DemoWorld:
     """Create the demo world once; a second call changes nothing."""
     if Employer.objects.filter(employer_number=BOULANGERIE_NUMBER).exists():
-        if not Employer.objects.filter(employer_number=_client_number(CLIENT_COUNT)).exists():
+        if not _seeded_completely():
             raise RuntimeError(
                 "The demo world is incomplete: an earlier seed was interrupted. "
                 "Start from an empty database (remove var/mandat.sqlite3) and seed again."
@@ -140,7 +146,7 @@ def seed_demo() -> DemoWorld:
         scheme=Scheme.LU_NATIONAL,
         identifier=BOULANGERIE_NUMBER,
     )
-    registry.employer_register(
+    boulangerie = registry.employer_register(
         by=agent,
         organisation=boulangerie_org,
         institution=ccss,
@@ -171,7 +177,7 @@ def seed_demo() -> DemoWorld:
         denomination="Fiduciaire Grand-Duché S.A.",
         address=registry.Address("2, boulevard Royal", "2449", "Luxembourg"),
     )
-    spaces.space_create(
+    boulangerie_space = spaces.space_create(
         by=employer_admin, kind=SpaceKind.PROFESSIONAL, organisation=boulangerie_org
     )
     salary_space = spaces.space_create(
@@ -182,6 +188,7 @@ def seed_demo() -> DemoWorld:
         by=fiduciary_admin, kind=SpaceKind.PROFESSIONAL, organisation=fiduciary_org
     )
     _bulk_clients(ccss=ccss, space_id=fiduciary_space.pk, count=CLIENT_COUNT)
+    _bakery_statements(employer=boulangerie, space=boulangerie_space, reader=employer_admin)
     return DemoWorld(
         created=True,
         users={
@@ -192,6 +199,14 @@ def seed_demo() -> DemoWorld:
             "fiduciary": fiduciary_admin,
         },
     )
+
+
+def _seeded_completely() -> bool:
+    """Each step of the seed after the first left its mark: the last client employer, and
+    every statement of the bakery (each one sent in its own transaction, last of all)."""
+    last_client = Employer.objects.filter(employer_number=_client_number(CLIENT_COUNT))
+    statements = Delivery.objects.filter(employer__employer_number=BOULANGERIE_NUMBER)
+    return last_client.exists() and statements.count() >= len(_BAKERY_PAYROLL)
 
 
 @transaction.atomic(durable=True)
@@ -260,3 +275,50 @@ def _bulk_clients(*, ccss: Institution, space_id: int, count: int) -> None:
         )
         for m in mandates
     )
+
+
+#: The bakery's declared remunerations of the last three months, oldest first.
+_BAKERY_PAYROLL = [Decimal("38400.00"), Decimal("38950.00"), Decimal("41200.00")]
+_BAKERY_RATES = [
+    ("pension", Decimal("8.00")),
+    ("health", Decimal("3.05")),
+    ("accident", Decimal("0.75")),
+    ("mutual", Decimal("1.05")),
+    ("occupational_health", Decimal("0.11")),
+]
+
+
+def _bakery_statements(*, employer: Employer, space: Space, reader: User) -> None:
+    """Something in the bakery's Inbox: three monthly statements, the two older ones read.
+
+    eDelivery is on for billing as if an agent had switched it on at the bakery's
+    request; the bakery is not certified, so the demo's certification story still
+    starts from nothing (and its code letters, for all domains, still go by post).
+    """
+    billing = Domain.objects.get(institution=employer.institution, code="BILLING")
+    with transaction.atomic(durable=True):
+        subscription = EDelivery.objects.create(
+            employer=employer, domain=billing, space=space, activated_at=time.now()
+        )
+        audit.record(
+            "edelivery.activated",
+            employer_id=employer.pk,
+            obj=subscription,
+            data={"domain": billing.code, "space": space.pk},
+        )
+    month = time.now().date().replace(day=1)
+    periods: list[dt.date] = []
+    for _ in _BAKERY_PAYROLL:
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+        periods.insert(0, month)
+    letters = [
+        documents.statement_send(
+            employer=employer,
+            domain=billing,
+            period=period,
+            lines=[StatementLine(kind, payroll, rate) for kind, rate in _BAKERY_RATES],
+        )
+        for period, payroll in zip(periods, _BAKERY_PAYROLL, strict=True)
+    ]
+    for letter in letters[:-1]:
+        documents.delivery_mark_read(by=reader, delivery=Delivery.objects.get(letter=letter))

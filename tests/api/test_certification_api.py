@@ -571,7 +571,7 @@ def test_the_document_declares_problems_and_the_only_public_operations() -> None
     for path, operations in _spec()["paths"].items():
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
-                if int(status) >= 400:
+                if int(status) >= 400 and operation["operationId"] != "oauth_token":
                     assert list(response["content"]) == [PROBLEM], (method, path, status)
                     assert response["content"][PROBLEM]["schema"]["$ref"].endswith("/Problem")
             if not operation.get("security"):
@@ -580,4 +580,6 @@ def test_the_document_declares_problems_and_the_only_public_operations() -> None
         "GET /api/v1/health",
         "POST /api/v1/revocations/preview",
         "POST /api/v1/revocations",
+        "POST /api/v1/oauth/token",  # RFC 6749 errors, not problem documents
+        "GET /api/v1/ping",  # the benchmark's empty endpoint
     }

@@ -12,6 +12,7 @@ from mandat.backoffice import urls
 from mandat.certification.models import CertificationRequest
 from mandat.documents import services as documents
 from mandat.documents.models import DispatchBatch
+from mandat.registry.models import Representative
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,14 @@ def world() -> tuple[CertificationRequest, DispatchBatch]:
 def _urls(request: CertificationRequest, batch: DispatchBatch) -> dict[str, str]:
     letter = request.letters.first()
     assert letter is not None
-    ids = {"request_id": request.pk, "letter_id": letter.pk, "batch_id": batch.pk}
+    representative = Representative.objects.first() or factories.representative()
+    ids = {
+        "request_id": request.pk,
+        "letter_id": letter.pk,
+        "batch_id": batch.pk,
+        "employer_id": request.employer_id,
+        "representative_id": representative.pk,
+    }
     found = {}
     for pattern in urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
@@ -55,6 +63,16 @@ def test_the_url_list_covers_every_page(world: tuple[CertificationRequest, Dispa
         "batch-manifest",
         "batch-dispatch",
         "request-pdf",
+        "registry",
+        "employer",
+        "employer-create",
+        "employer-edit",
+        "employer-audit",
+        "employer-audit-verify",
+        "employer-audit-export",
+        "representative",
+        "representative-create",
+        "representative-edit",
     } <= names
 
 

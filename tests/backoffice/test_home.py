@@ -43,3 +43,16 @@ def test_the_counters(agent_client: Client) -> None:
     text = " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
     assert "1 overdue (waiting more than 72 h)" in text
     assert waiting.pk != late.pk
+
+
+def test_the_counters_link_to_the_work_and_say_what_they_count(agent_client: Client) -> None:
+    response = agent_client.get(reverse("backoffice:home"))
+
+    body = response.content.decode()
+    text = " ".join(re.sub(r"<[^>]+>", " ", body).split())
+    assert '<a href="/backoffice/requests/">Requests waiting</a>' in body
+    assert '<a href="/backoffice/letters/">Letters to print</a>' in body
+    # A rolling window of 7 days, and the label says exactly that, with its end.
+    assert '<a href="/backoffice/requests/?status=issued">Codes expiring within 7 days</a>' in body
+    assert "between now and" in text
+    assert '<a href="/backoffice/registry/">Registry</a>' in body  # the navigation

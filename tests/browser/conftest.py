@@ -57,19 +57,53 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
+#: The axe-core rules of WCAG 2.1 levels A and AA (axe's own tag names).
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """The WCAG 2.1 AA violations axe-core finds on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]}
+    results = Axe().run(page, options=options)
+    return list(results.response["violations"])
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    {' '.join(node['target'])}: {node.get('failureSummary', '')}")
+    return "\n".join(lines)
+
+
 class Shots:
-    """Numbered screenshots of one test, in the order the pages were seen."""
+    """Numbered screenshots of one test, in the order the pages were seen.
+
+    Every page screenshotted is first checked with axe-core: a WCAG 2.1 AA
+    violation fails the test, naming the page, the rule and the elements.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.count = 0
+        self.checked: list[str] = []
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
 
-    def __call__(self, page: Any, name: str) -> Path:
+    def __call__(self, page: Any, name: str, *, axe: bool = True) -> Path:
         self.count += 1
         path = self.folder / f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png"
         page.screenshot(path=str(path), full_page=True)
+        if axe:
+            violations = axe_violations(page)
+            assert not violations, (
+                f"axe-core finds WCAG 2.1 AA violations on {name!r} ({page.url}):\n"
+                + describe_violations(violations)
+            )
+            self.checked.append(page.url)
         return path
 
 
@@ -111,7 +145,26 @@ class MandatServer:
     base_url: str
     log: Path
     database: str
+    env: dict[str, str] = field(default_factory=dict, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def manage(self, *command: str) -> str:
+        """Run a ``mandat`` command against the server's database; its output.
+
+        For tests that need a state no page creates yet, e.g.
+        ``server.manage("shell", "-c", "...")``.
+        """
+        result = subprocess.run(
+            [str(MANDAT), *command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"mandat {command[0]} failed:\n{output}"
+        return result.stdout
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -189,11 +242,8 @@ def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str
     pytest.fail(f"mandat serve did not answer /api/v1/health:\n{tail}")
 
 
-@pytest.fixture(scope="module")
-def mandat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MandatServer]:
-    """The demo served as ``make run`` serves it, on SQLite or on a fresh PostgreSQL database."""
-    data_dir = tmp_path_factory.mktemp("mandat-data")
-    log = data_dir / "server.log"
+def _server_env(data_dir: Path, database_url: str = "") -> dict[str, str]:
+    """The environment ``make run`` gives the server: no test settings, no DEBUG."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MANDAT_", "DJANGO_"))}
     env.pop("DATABASE_URL", None)
     env.update(
@@ -203,21 +253,70 @@ def mandat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MandatSe
         MANDAT_ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
     )
-    cluster = os.environ.get("DATABASE_URL", "")
-    database = ""
-    if cluster:
-        import psycopg
-        from psycopg import sql
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
 
-        database = f"mandat_browser_{secrets.token_hex(6)}"
-        with psycopg.connect(cluster, autocommit=True) as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        env["DATABASE_URL"] = _with_database(cluster, database)
-    server = MandatServer(base_url="", log=log, database=database or "sqlite")
+
+def _postgres(cluster: str, statement: str, *names: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(cluster, autocommit=True) as connection:
+        connection.execute(sql.SQL(statement).format(*(sql.Identifier(n) for n in names)))
+
+
+@dataclass
+class DemoTemplate:
+    """The demo world as ``make run`` prepares it, made once per test process."""
+
+    data_dir: Path
+    cluster: str = ""
+    database: str = ""
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplate]:
+    """Migrate, ``seed --demo`` and collectstatic once; every server starts from a copy.
+
+    On SQLite the copy is the data folder (database, seal, static files); on
+    PostgreSQL it is ``CREATE DATABASE ... TEMPLATE``, so each test module still
+    gets a database of its own, as fresh as ``make run`` makes it.
+    """
+    data_dir = tmp_path_factory.mktemp("mandat-template")
+    log = tmp_path_factory.mktemp("mandat-template-log") / "setup.log"
+    cluster = os.environ.get("DATABASE_URL", "")
+    template = DemoTemplate(data_dir=data_dir, cluster=cluster)
+    if cluster:
+        template.database = f"mandat_template_{secrets.token_hex(6)}"
+        _postgres(cluster, "CREATE DATABASE {}", template.database)
+    env = _server_env(data_dir, _with_database(cluster, template.database) if cluster else "")
     try:
         _run(["migrate", "--noinput", "-v0"], env, log)
         _run(["seed", "--demo"], env, log)
         _run(["collectstatic", "--noinput", "-v0"], env, log)
+        yield template
+    finally:
+        if template.database:
+            _postgres(cluster, "DROP DATABASE IF EXISTS {} WITH (FORCE)", template.database)
+
+
+@pytest.fixture(scope="module")
+def mandat_server(
+    demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MandatServer]:
+    """The demo served as ``make run`` serves it, on SQLite or on a fresh PostgreSQL database."""
+    data_dir = tmp_path_factory.mktemp("mandat-data")
+    shutil.copytree(demo_template.data_dir, data_dir, dirs_exist_ok=True)
+    log = data_dir / "server.log"
+    cluster = demo_template.cluster
+    database = ""
+    if cluster:
+        database = f"mandat_browser_{secrets.token_hex(6)}"
+        _postgres(cluster, "CREATE DATABASE {} TEMPLATE {}", database, demo_template.database)
+    env = _server_env(data_dir, _with_database(cluster, database) if cluster else "")
+    server = MandatServer(base_url="", log=log, database=database or "sqlite", env=env)
+    try:
         server.process, server.base_url, vendor = _serve(env, log)
         expected = "postgresql" if cluster else "sqlite"
         assert vendor == expected, f"the server runs on {vendor}, not {expected}"
@@ -226,15 +325,7 @@ def mandat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MandatSe
         if server.process is not None:
             _stop(server.process)
         if database:
-            import psycopg
-            from psycopg import sql
-
-            with psycopg.connect(cluster, autocommit=True) as connection:
-                connection.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(database)
-                    )
-                )
+            _postgres(cluster, "DROP DATABASE IF EXISTS {} WITH (FORCE)", database)
 
 
 # People in the browser
@@ -290,7 +381,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if isinstance(shots, Shots):
                 for name, page in crowd.pages.items():
                     try:
-                        shots(page, f"failure-{name}")
+                        shots(page, f"failure-{name}", axe=False)
                     except Exception:  # noqa: S110 - best effort
                         pass
         server = funcargs.get("mandat_server")

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from mandat.catalog.models import Level
 from mandat.certification import redemption
 from mandat.certification.models import AccessCode, CertificationRequest, CodeKind, RequestStatus
-from mandat.core import audit, codes, time
+from mandat.core import audit, codes, secrets, time
 from mandat.core.codes import ALPHABET, CodeTypo
 from mandat.core.errors import ApplicationError
 from mandat.core.models import AuditEvent
@@ -516,3 +517,168 @@ def test_only_a_revocation_code_revokes(printed: Printed, certified: Mandate) ->
         )
     certified.refresh_from_db()
     assert certified.status == MandateStatus.ACTIVE
+
+
+# --- the security code check: its cost and its place -----------------------------------------
+
+
+def _spy_on_verify(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Record each security code check: the hash it used and whether a transaction was open."""
+    calls: list[tuple[str, bool]] = []
+    real = secrets.verify_secret
+
+    def spy(stored_hash: str, secret: str) -> bool:
+        calls.append((stored_hash, connection.in_atomic_block))
+        return real(stored_hash, secret)
+
+    monkeypatch.setattr(secrets, "verify_secret", spy)
+    return calls
+
+
+def _argon2_parameters(stored_hash: str) -> str:
+    """``$argon2id$v=19$m=…,t=…,p=…``: what decides the cost of a check."""
+    return "$".join(stored_hash.split("$")[:4])
+
+
+@pytest.mark.parametrize("which", ["unknown", "revocation", "wrong", "right"])
+def test_every_answer_costs_one_hash_check_alike(
+    world: CertificationWorld,
+    printed: Printed,
+    issued: CertificationRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    which: str,
+) -> None:
+    # Were an unknown code answered without a hash check, it would answer faster than a
+    # known one with a wrong security code, and the time would tell which codes exist.
+    code, security_code = {
+        "unknown": (codes.display(codes.generate()), SECURITY_CODE),
+        "revocation": (printed[("EMPLOYER", "revocation")], SECURITY_CODE),
+        "wrong": (printed[("EMPLOYER", "holder")], "Wrong-Secret"),
+        "right": (printed[("EMPLOYER", "holder")], SECURITY_CODE),
+    }[which]
+    calls = _spy_on_verify(monkeypatch)
+
+    with contextlib.suppress(ApplicationError):
+        _redeem(world, code, domain="EMPLOYER", security_code=security_code)
+
+    assert len(calls) == 1
+    assert _argon2_parameters(calls[0][0]) == _argon2_parameters(issued.security_code_hash)
+    assert calls[0][0].startswith("$argon2id$")
+
+
+def test_an_unknown_code_is_checked_against_a_hash_nobody_knows(
+    world: CertificationWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _spy_on_verify(monkeypatch)
+
+    for security_code in (SECURITY_CODE, "", "x" * 200):
+        with declined("code_or_security_wrong"):
+            _redeem(
+                world,
+                codes.display(codes.generate()),
+                domain="EMPLOYER",
+                security_code=security_code,
+            )
+
+    assert len(calls) == 3
+    assert len({stored for stored, _open in calls}) == 1  # made once, then reused
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("which", ["unknown", "wrong", "right"])
+def test_the_security_code_is_checked_before_any_transaction_opens(
+    audit_trail_emptied_after: None, monkeypatch: pytest.MonkeyPatch, which: str
+) -> None:
+    # Under the write transaction, the slow hash would hold the database's write lock
+    # (SQLite: BEGIN IMMEDIATE) and stall every other writer for as long.
+    world = factories.certification_world()
+    printed = factories.request_codes(factories.request_issued_for(world))
+    code = {
+        "unknown": codes.display(codes.generate()),
+        "wrong": printed[("AFFILIATIONS", "holder")],
+        "right": printed[("AFFILIATIONS", "holder")],
+    }[which]
+    calls = _spy_on_verify(monkeypatch)
+
+    with contextlib.suppress(ApplicationError):
+        _redeem(
+            world,
+            code,
+            domain="AFFILIATIONS",
+            security_code=SECURITY_CODE if which == "right" else "Wrong-Secret",
+        )
+
+    assert [in_transaction for _hash, in_transaction in calls] == [False]
+    assert _row(printed[("AFFILIATIONS", "holder")]).failed_attempts == (
+        1 if which == "wrong" else 0
+    )
+    assert Mandate.objects.exists() == (which == "right")
+    assert audit.verify().ok
+
+
+def test_a_right_security_code_counts_for_nothing_once_the_code_is_locked(
+    world: CertificationWorld, printed: Printed
+) -> None:
+    # The check runs before the lock is taken; its result applies to the state found
+    # under the lock, where the tries of others may have locked the code meanwhile.
+    code = printed[("EMPLOYER", "holder")]
+    row = _row(code)
+    verified = redemption._verify(canonical=codes.normalize(code), security_code=SECURITY_CODE)
+    AccessCode.objects.filter(pk=row.pk).update(failed_attempts=5, locked_at=time.now())
+
+    outcome = redemption._apply(
+        by=world.boss,
+        space=world.space,
+        domain=factories.domain("EMPLOYER"),
+        kind=CodeKind.HOLDER,
+        verified=verified,
+        allowed_domains=None,
+    )
+
+    assert verified.right
+    assert outcome.error is not None and outcome.error.code == "code_locked"
+    assert not Mandate.objects.exists()
+    assert _row(code).failed_attempts == 5
+
+
+def test_a_code_used_meanwhile_is_not_redeemed_again(
+    world: CertificationWorld, printed: Printed
+) -> None:
+    code = printed[("EMPLOYER", "holder")]
+    verified = redemption._verify(canonical=codes.normalize(code), security_code=SECURITY_CODE)
+    first = _redeem(world, code, domain="EMPLOYER")
+
+    outcome = redemption._apply(
+        by=world.boss,
+        space=world.space,
+        domain=factories.domain("EMPLOYER"),
+        kind=CodeKind.HOLDER,
+        verified=verified,
+        allowed_domains=None,
+    )
+
+    assert outcome.error is not None and outcome.error.code == "code_used"
+    assert list(Mandate.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_a_code_outside_the_allowed_domains_is_refused_only_when_the_secret_is_right(
+    world: CertificationWorld, printed: Printed
+) -> None:
+    code = printed[("EMPLOYER", "holder")]
+
+    def redeem(security_code: str) -> str | None:
+        outcome = redemption._redeem(
+            by=world.boss,
+            space=world.space,
+            domain=factories.domain("EMPLOYER"),
+            kind=CodeKind.HOLDER,
+            canonical=codes.normalize(code),
+            security_code=security_code,
+            allowed_domains={"AFFILIATIONS"},
+        )
+        return outcome.error.code if outcome.error is not None else None
+
+    assert redeem("Wrong-Secret") == "code_or_security_wrong"
+    assert redeem(SECURITY_CODE) == "scope_missing"
+    assert (_row(code).failed_attempts, _row(code).used_at) == (1, None)
+    assert _redeem(world, code, domain="EMPLOYER").pk

@@ -77,6 +77,12 @@ def firm_with_client(
     return Firm(employer, boss, partner, clerk, space, membership, mandate, factories.domain())
 
 
+def certify_own_space(firm: Firm) -> None:
+    """The employer's own space certified to act in the firm's domain: its admin may revoke."""
+    own = factories.space_of(firm.employer.organisation)
+    factories.mandate(employer_=firm.employer, space=own, domain_code=firm.domain.code)
+
+
 # More than any test here lists: a paging bug that never ends fails instead of hanging.
 ENOUGH = 1000
 
@@ -170,6 +176,7 @@ def test_a_revocation_applies_to_the_very_next_call() -> None:
     firm = firm_with_client()
     assert allowed(firm.clerk, "act", firm.employer, firm.domain)
 
+    certify_own_space(firm)
     mandate_services.mandate_revoke(by=firm.boss, mandate=firm.mandate)
 
     assert not can(firm.clerk, "act", firm.employer, firm.domain)
@@ -592,6 +599,7 @@ def test_authorize_follows_a_revocation_at_once(audit_trail_emptied_after: None)
     seq = factories.audit_seq()
     assert authorize(firm.clerk, "act", firm.employer, firm.domain, purpose="before")
 
+    certify_own_space(firm)
     mandate_services.mandate_revoke(by=firm.boss, mandate=firm.mandate)
 
     assert not authorize(firm.clerk, "act", firm.employer, firm.domain, purpose="after")

@@ -51,6 +51,13 @@ def world() -> World:
     )
 
 
+@pytest.fixture
+def certified(world: World) -> World:
+    """The world, with the employer's own space certified to act in its domain."""
+    factories.mandate(employer_=world.employer, space=world.own_space, domain_code="AFFILIATIONS")
+    return world
+
+
 def _grant(world: World, **overrides: Any) -> Mandate:
     arguments: dict[str, Any] = {
         "by": None,
@@ -272,7 +279,8 @@ def test_an_activation_racing_a_grant_is_refused_by_the_database(
 # mandate_revoke
 
 
-def test_the_employers_admin_revokes_and_the_next_check_refuses(world: World) -> None:
+def test_the_employers_admin_revokes_and_the_next_check_refuses(certified: World) -> None:
+    world = certified
     mandate = _grant(world)
     assert can(world.firm_admin, "act", world.employer, world.domain)
     seq = factories.audit_seq()
@@ -300,20 +308,56 @@ def test_an_agent_revokes(world: World) -> None:
     assert Mandate.objects.get(pk=mandate.pk).status == MandateStatus.REVOKED
 
 
-def test_a_pending_mandate_can_be_revoked(world: World) -> None:
+def test_a_pending_mandate_can_be_revoked(certified: World) -> None:
+    world = certified
     pending = _grant(world, activate=False)
     services.mandate_revoke(by=world.boss, mandate=pending)
     assert Mandate.objects.get(pk=pending.pk).status == MandateStatus.REVOKED
 
 
-def test_the_representative_cannot_revoke(world: World) -> None:
+def test_an_uncertified_employer_space_admin_cannot_revoke(world: World) -> None:
+    mandate = _grant(world)
+    with factories.refused("revoke_forbidden"):
+        services.mandate_revoke(by=world.boss, mandate=mandate)
+    assert Mandate.objects.get(pk=mandate.pk).status == MandateStatus.ACTIVE
+
+
+def test_a_certification_for_another_domain_or_only_to_consult_does_not_let_revoke(
+    world: World,
+) -> None:
+    mandate = _grant(world)
+    factories.mandate(employer_=world.employer, space=world.own_space, domain_code="BILLING")
+    factories.mandate(
+        employer_=world.employer, space=world.own_space, domain_code="AFFILIATIONS", level="consult"
+    )
+    with factories.refused("revoke_forbidden"):
+        services.mandate_revoke(by=world.boss, mandate=mandate)
+    assert Mandate.objects.get(pk=mandate.pk).status == MandateStatus.ACTIVE
+
+
+def test_an_expired_certification_does_not_let_revoke(world: World) -> None:
+    mandate = _grant(world)
+    now = time.now()
+    factories.mandate(
+        employer_=world.employer,
+        space=world.own_space,
+        valid_from=now - 2 * DAY,
+        valid_until=now - DAY,  # run out, not swept yet
+    )
+    with factories.refused("revoke_forbidden"):
+        services.mandate_revoke(by=world.boss, mandate=mandate)
+
+
+def test_the_representative_cannot_revoke(certified: World) -> None:
+    world = certified
     mandate = _grant(world)
     with factories.refused("revoke_forbidden"):
         services.mandate_revoke(by=world.firm_admin, mandate=mandate)
     assert Mandate.objects.get(pk=mandate.pk).status == MandateStatus.ACTIVE
 
 
-def test_a_collaborator_of_the_employer_cannot_revoke(world: World) -> None:
+def test_a_collaborator_of_the_employer_cannot_revoke(certified: World) -> None:
+    world = certified
     mandate = _grant(world)
     clerk = factories.user()
     space_services.member_add(by=world.boss, space=world.own_space, user=clerk)
@@ -322,14 +366,50 @@ def test_a_collaborator_of_the_employer_cannot_revoke(world: World) -> None:
     assert Mandate.objects.get(pk=mandate.pk).status == MandateStatus.ACTIVE
 
 
-def test_an_ended_mandate_cannot_be_revoked_again(world: World) -> None:
+def test_an_ended_mandate_cannot_be_revoked_again(certified: World) -> None:
+    world = certified
     mandate = _grant(world)
     services.mandate_revoke(by=world.boss, mandate=mandate)
     with factories.refused("mandate_wrong_state"):
         services.mandate_revoke(by=world.boss, mandate=mandate)
 
 
-def test_a_revoked_mandate_makes_room_for_a_new_grant(world: World) -> None:
+def _primary(world: World) -> Mandate:
+    return Mandate.objects.get(
+        employer=world.employer, grantee_space=world.own_space, kind=MandateKind.PRIMARY
+    )
+
+
+def test_the_employers_admin_cannot_revoke_the_own_space_s_primary_mandate(
+    certified: World,
+) -> None:
+    world = certified
+    with factories.refused("revoke_primary"):
+        services.mandate_revoke(by=world.boss, mandate=_primary(world))
+    assert _primary(world).status == MandateStatus.ACTIVE
+
+
+def test_an_api_client_of_the_own_space_cannot_revoke_its_primary_mandate(
+    certified: World,
+) -> None:
+    world = certified
+    actor = services.SpaceActor(space_id=world.own_space.pk, client_id="mc_test")
+    with factories.refused("revoke_primary"):
+        services.mandate_revoke_as_space(client=actor, mandate=_primary(world))
+    assert _primary(world).status == MandateStatus.ACTIVE
+    given = _grant(world)  # what the employer gave a representative, it may revoke
+    services.mandate_revoke_as_space(client=actor, mandate=given)
+    assert Mandate.objects.get(pk=given.pk).status == MandateStatus.REVOKED
+
+
+def test_an_agent_may_still_end_a_primary_mandate(certified: World) -> None:
+    world = certified
+    services.mandate_revoke(by=factories.agent(), mandate=_primary(world))
+    assert _primary(world).status == MandateStatus.REVOKED
+
+
+def test_a_revoked_mandate_makes_room_for_a_new_grant(certified: World) -> None:
+    world = certified
     services.mandate_revoke(by=world.boss, mandate=_grant(world))
     again = _grant(world)
     assert again.status == MandateStatus.ACTIVE
@@ -376,7 +456,8 @@ def test_the_employer_cannot_renounce_on_the_representatives_behalf(world: World
         services.mandate_renounce(by=world.boss, mandate=mandate)
 
 
-def test_an_ended_mandate_cannot_be_renounced(world: World) -> None:
+def test_an_ended_mandate_cannot_be_renounced(certified: World) -> None:
+    world = certified
     mandate = _grant(world)
     services.mandate_revoke(by=world.boss, mandate=mandate)
     with factories.refused("mandate_wrong_state"):
@@ -416,7 +497,8 @@ def test_due_mandates_expire_with_one_event_each(world: World) -> None:
     )
 
 
-def test_an_ended_mandate_does_not_expire_again(world: World) -> None:
+def test_an_ended_mandate_does_not_expire_again(certified: World) -> None:
+    world = certified
     now = time.now()
     mandate = _grant(world, valid_until=now + DAY)
     services.mandate_revoke(by=world.boss, mandate=mandate)
@@ -436,7 +518,8 @@ def test_the_sweep_is_idempotent_and_works_in_batches(world: World) -> None:
     assert not Mandate.objects.exclude(status=MandateStatus.EXPIRED).exists()
 
 
-def test_an_expired_mandate_cannot_be_revoked(world: World) -> None:
+def test_an_expired_mandate_cannot_be_revoked(certified: World) -> None:
+    world = certified
     now = time.now()
     mandate = _grant(world, valid_until=now + DAY)
     services.mandates_expire_due(now=now + DAY)

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
+from pytest_django.fixtures import Settings
 
 from mandat.accounts.models import User
+from mandat.documents.models import Delivery, Notice, NoticeKind
+from mandat.portal.selectors import NOTICES_SHOWN
 from mandat.spaces import services as space_services
 from mandat.spaces.models import Space
 from tests import factories
+from tests.portal.inbox_builders import edelivery, edelivery_to, statement
 
 pytestmark = pytest.mark.django_db
 
@@ -91,18 +96,39 @@ def test_a_member_sees_their_spaces_and_only_theirs(
     assert "Somebody Else" not in page
 
 
-def test_a_member_opens_their_space_and_sees_its_members(
+def test_the_overview_leaves_members_and_clients_to_their_own_tabs(
     client: Client, member: User, space: Space
 ) -> None:
     colleague = factories.user(first_name="Colin", last_name="Colleague")
     space_services.member_add(by=member, space=space, user=colleague)
     client.force_login(member)
-    response = client.get(reverse("portal:space", args=[space.pk]))
+    response = client.get(reverse("portal:space", args=[space.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     page = response.content.decode()
     assert "Garage Muller S.à r.l." in page
-    assert "Mia Member" in page
-    assert "Colin Colleague" in page
+    assert "Colin Colleague" not in page
+    assert "active mandates from clients" not in page
+    assert "Latest documents" in page
+    assert "The Inbox is empty." in page
+    assert f'href="{reverse("portal:inbox", args=[space.pk])}"' in page
+
+
+def test_the_overview_shows_the_latest_documents_and_the_arrival_notice(
+    client: Client, member: User, settings: Settings, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path
+    employer = factories.employer("Boulangerie Demo S.à r.l.")
+    own_space = factories.space_of(employer.organisation, admin=member)
+    edelivery(own_space, employer, "BILLING")
+    made = [statement(employer, "BILLING", month) for month in range(3, 10)]
+    client.force_login(member)
+    response = client.get(reverse("portal:space", args=[own_space.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    shown = [d for d in made if reverse("portal:ebox_letter", args=[own_space.pk, d.pk]) in page]
+    assert shown == made[-5:], "the five newest only"
+    assert "All documents in the Inbox (7 unread)" in page
+    assert "New document in the e-Box" in page
+    assert page.count(f'href="{reverse("portal:inbox", args=[own_space.pk])}"') >= 8
 
 
 def test_a_certified_space_lists_its_certifications(client: Client, member: User) -> None:
@@ -171,7 +197,68 @@ def test_the_language_follows_a_logged_in_member_too(
 
 
 def test_choosing_a_language_sets_the_cookie(client: Client) -> None:
-    response = client.post(reverse("set_language"), {"language": "de", "next": "/login/"})
+    response = client.post(reverse("portal:language"), {"language": "de", "next": "/login/"})
     assert response.status_code == 302
     assert response.cookies["django_language"].value == "de"
     assert _lang(client.get(reverse("login")).content) == "de"
+
+
+@pytest.fixture
+def firm_with_mail(settings: Settings, tmp_path: Path) -> tuple[Space, User, User, list[Delivery]]:
+    """A firm's space with mail from two clients, and a collaborator limited to the first."""
+    settings.DATA_DIR = tmp_path
+    boss, clerk = factories.user(), factories.user()
+    space = factories.space_of(factories.representative("Fiduciaire Test").organisation, admin=boss)
+    clients = [factories.employer("Client Allowed S.A."), factories.employer("Client Hidden S.A.")]
+    for employer in clients:
+        edelivery_to(space, employer, "BILLING")
+    mail = [statement(employer, "BILLING") for employer in clients]
+    space_services.member_add(by=boss, space=space, user=clerk, employers=clients[:1])
+    Notice.objects.create(space=space, kind=NoticeKind.REQUEST_EXPIRED, params={"reference": "X"})
+    return space, boss, clerk, mail
+
+
+def test_a_restricted_collaborator_reads_only_the_notices_of_their_clients(
+    client: Client, firm_with_mail: tuple[Space, User, User, list[Delivery]]
+) -> None:
+    space, boss, clerk, mail = firm_with_mail
+    client.force_login(clerk)
+    page = client.get(reverse("portal:space", args=[space.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "Client Allowed S.A." in text
+    assert "Client Hidden S.A." not in text
+    assert "certification request has expired" not in text
+    hidden = Notice.objects.get(delivery=mail[1])
+    expired = Notice.objects.get(kind=NoticeKind.REQUEST_EXPIRED)
+    for notice in (hidden, expired):
+        url = reverse("portal:notice_read", args=[space.pk, notice.pk])
+        assert client.post(url).status_code == 404
+        notice.refresh_from_db()
+        assert notice.read_at is None
+    allowed = Notice.objects.get(delivery=mail[0])
+    assert (
+        client.post(reverse("portal:notice_read", args=[space.pk, allowed.pk])).status_code == 302
+    )
+    allowed.refresh_from_db()
+    assert allowed.read_at is not None
+    # The administrator reads them all.
+    client.force_login(boss)
+    text = client.get(
+        reverse("portal:space", args=[space.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Client Hidden S.A." in text and "certification request has expired" in text
+
+
+def test_the_overview_shows_the_newest_notices_and_counts_the_rest(
+    client: Client, member: User, space: Space
+) -> None:
+    Notice.objects.bulk_create(
+        Notice(space=space, kind=NoticeKind.REQUEST_REJECTED, params={"reason": f"reason {n}"})
+        for n in range(NOTICES_SHOWN + 3)
+    )
+    client.force_login(member)
+    text = client.get(
+        reverse("portal:space", args=[space.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert text.count("Mark as read") == NOTICES_SHOWN
+    assert "And 3 older unread notices." in text

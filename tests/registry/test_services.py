@@ -293,3 +293,86 @@ def test_names_lose_invisible_control_and_format_characters() -> None:
         identifier="20191234599",
     )
     assert organisation.name == "Boulangerie Demo"
+
+
+def _register_employer(identifier: str, name: str) -> services.EmployerRegistration:
+    return services.employer_register_with_organisation(
+        by=factories.agent(),
+        scheme=Scheme.LU_NATIONAL,
+        identifier=identifier,
+        institution=factories.ccss(),
+        employer_number="19980000123",
+        name=name,
+        address=ADDRESS,
+    )
+
+
+def test_an_identifier_of_an_organisation_with_another_name_is_refused() -> None:
+    services.organisation_create(
+        by=factories.agent(),
+        name="Holding Alpha",
+        scheme=Scheme.LU_NATIONAL,
+        identifier="20000000999",
+    )
+    with (
+        translation.override("en"),
+        factories.refused("organisation_other_name", Employer) as caught,
+    ):
+        _register_employer("2000 000 0999", "Boulangerie Beta S.à r.l.")
+    assert caught.value.field == "identifier"
+    assert "This identifier belongs to Holding Alpha" in str(caught.value)
+
+
+def test_an_organisation_with_the_same_name_written_otherwise_is_reused() -> None:
+    organisation = services.organisation_create(
+        by=factories.agent(),
+        name="BOULANGERIE BETA SARL",
+        scheme=Scheme.LU_NATIONAL,
+        identifier="20000000999",
+    )
+    registration = _register_employer("20000000999", "Boulangerie Beta S.à r.l.")
+    assert registration.employer.organisation == organisation
+    assert not registration.organisation_created
+
+
+class _SeenLate:
+    """``Organisation`` as the service sees it when another agent registers the same
+    identifier between its look-ups: the first ``misses`` look-ups find nothing."""
+
+    def __init__(self, misses: int) -> None:
+        self.misses = misses
+        self.objects = self
+
+    def filter(self, **lookups: object) -> object:
+        if self.misses:
+            self.misses -= 1
+            return Organisation.objects.none()
+        return Organisation.objects.filter(**lookups)
+
+    def get(self, **lookups: object) -> Organisation:
+        return Organisation.objects.get(**lookups)
+
+    def create(self, **fields: object) -> Organisation:
+        return Organisation.objects.create(**fields)
+
+
+# One miss: the creation's own check sees the other one; two: the unique constraint does.
+@pytest.mark.parametrize("misses", [1, 2])
+@pytest.mark.parametrize("same_name", [True, False])
+def test_an_organisation_registered_at_the_same_moment_is_read_again(
+    monkeypatch: pytest.MonkeyPatch, misses: int, same_name: bool
+) -> None:
+    other = Organisation.objects.create(
+        name="Boulangerie Beta" if same_name else "Holding Alpha",
+        identifier_scheme=Scheme.LU_NATIONAL,
+        identifier="20000000999",
+    )
+    monkeypatch.setattr(services, "Organisation", _SeenLate(misses))
+    if same_name:
+        registration = _register_employer("20000000999", "Boulangerie Beta")
+        assert not registration.organisation_created
+        assert registration.employer.organisation == other
+    else:
+        with factories.refused("organisation_other_name", Employer):
+            _register_employer("20000000999", "Boulangerie Beta")
+    assert Organisation.objects.filter(identifier="20000000999").count() == 1

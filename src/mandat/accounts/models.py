@@ -14,8 +14,29 @@ class User(AbstractUser):
         default=False,
         help_text=_("Back-office staff of the institution: may change the registry."),
     )
-    language = models.CharField(_("language"), max_length=2, default="fr")
+    language = models.CharField(
+        _("language"),
+        max_length=2,
+        blank=True,
+        default="",
+        help_text=_("The portal language the person chose; empty until they choose one."),
+    )
+    national_id = models.CharField(
+        _("national identifier"),
+        max_length=13,
+        blank=True,
+        default="",
+        help_text=_("Luxembourg national identification number (13 digits), without spaces."),
+    )
 
     class Meta:
+        constraints = [
+            # Empty means "not known"; a known one names one person.
+            models.UniqueConstraint(
+                fields=["national_id"],
+                condition=~models.Q(national_id=""),
+                name="user_national_id_unique",
+            ),
+        ]
         verbose_name = _("user")
         verbose_name_plural = _("users")

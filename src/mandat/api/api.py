@@ -1,7 +1,9 @@
 """The HTTP API, versioned under /api/v1/. Its OpenAPI document is committed as openapi.json.
 
-Authentication is ``mandat.api.auth.API_AUTH`` for every endpoint that does not
-declare ``auth=None``; errors are problem documents (``mandat.api.problems``).
+Authentication is ``mandat.api.auth.API_AUTH`` (the portal session) for every endpoint
+that does not declare its own: the token API (``endpoints``, ``mandate_endpoints``) uses
+``auth.CLIENT_AUTH``, and ``oauth`` hands out its tokens. Errors are problem documents
+(``mandat.api.problems``), except the OAuth token endpoint's, which follow RFC 6749.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Router, Schema
 from ninja.openapi.schema import OpenAPISchema
 
-from mandat.api import auth, problems
+from mandat.api import auth, endpoints, mandate_endpoints, oauth, problems
 from mandat.certification.api import router as certification_router
 
 
@@ -53,4 +55,8 @@ def health(request: HttpRequest) -> Health:
 
 
 api.add_router("", auth.router)
+api.add_router("", oauth.router)
+api.add_router("", endpoints.router)
+api.add_router("", mandate_endpoints.router)
 api.add_router("", certification_router)
+api.add_router("", "mandat.api.redemptions.router")

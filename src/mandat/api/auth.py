@@ -1,9 +1,14 @@
 """Who calls the API: the one place that decides it.
 
-For now a caller is a person logged in to the portal, identified by the Django
-session cookie. Strong client authentication (OAuth client credentials with
-``private_key_jwt``) will replace ``API_AUTH`` and ``caller`` here, and nothing
-else: endpoints only ever ask ``caller(request)`` for the acting user.
+Two kinds of caller:
+
+- software, through an API client: ``ClientToken`` checks the bearer access token
+  (``mandat.api.tokens``) and then the client itself, on every call, so a revoked or
+  expired client is refused at its very next call. ``request.auth`` is then an
+  ``ApiPrincipal``: the client acting as its space, within its scopes; ``principal``
+  returns it. Each call also counts against the client's rate limit.
+- a person logged in to the portal, identified by the Django session cookie
+  (``PortalSession``), for the certification endpoints; ``caller`` returns the user.
 
 A session is a cookie that a browser sends by itself, so every unsafe method
 (POST, PUT, PATCH, DELETE) must also carry Django's CSRF token in the
@@ -12,6 +17,7 @@ A session is a cookie that a browser sends by itself, so every unsafe method
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
@@ -19,11 +25,14 @@ from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
-from ninja.security import SessionAuth
+from ninja.security import HttpBearer, SessionAuth
 
 from mandat.accounts.models import User
-from mandat.api import problems
+from mandat.api import problems, tokens
+from mandat.api.principal import ApiPrincipal, parse_scope
+from mandat.api.ratelimit import limiter
 from mandat.core.errors import ApplicationError
+from mandat.mandates import policies
 
 
 class PortalSession(SessionAuth):
@@ -57,6 +66,63 @@ class PortalSession(SessionAuth):
 
 #: How every endpoint authenticates unless it says ``auth=None`` (public).
 API_AUTH = PortalSession()
+
+# The client, read on every call straight from the driver (as the policy does): it must be
+# unrevoked, unexpired and its space open. One indexed look-up by the unique client id.
+_CLIENT_SQL = (
+    "SELECT c.id, c.space_id FROM api_apiclient c JOIN spaces_space s ON s.id = c.space_id "
+    "WHERE c.client_id = %s AND c.revoked_at IS NULL AND c.expires_at > %s "
+    "AND s.closed_at IS NULL"
+)
+
+
+def _live_client(client_id: str) -> tuple[int, int] | None:
+    """(pk, space id) of the client if it may call now; None when revoked, expired or gone."""
+    vendor, driver = policies.driver()
+    moment = dt.datetime.now(dt.UTC)
+    if vendor == "sqlite":
+        row = driver.execute(
+            _CLIENT_SQL.replace("%s", "?"), (client_id, str(moment.replace(tzinfo=None)))
+        ).fetchone()
+    else:
+        row = driver.execute(_CLIENT_SQL, (client_id, moment)).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+class ClientToken(HttpBearer):
+    """An access token from ``POST /api/v1/oauth/token``, of a client that may still call."""
+
+    openapi_description = (
+        "An access token from POST /api/v1/oauth/token (OAuth 2.0 client credentials), "
+        "in the Authorization header: `Bearer <token>`."
+    )
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiPrincipal | None:
+        claims = tokens.verified_claims(token)
+        if claims is None:
+            return None
+        live = _live_client(claims["sub"])
+        if live is None or live[1] != claims["space"]:
+            return None
+        scopes = claims.get("_scopes")
+        if scopes is None:  # parsed once per token: the claims are cached with it
+            scopes = claims["_scopes"] = parse_scope(claims["scope"]) or frozenset()
+        principal = ApiPrincipal(
+            space_id=live[1], client_id=claims["sub"], client_pk=live[0], scopes=scopes
+        )
+        limiter.hit(principal.client_pk)
+        return principal
+
+
+#: How the token API authenticates.
+CLIENT_AUTH = ClientToken()
+
+
+def principal(request: HttpRequest) -> ApiPrincipal:
+    """The API client on whose behalf the call acts; authentication has already run."""
+    found = getattr(request, "auth", None)
+    assert isinstance(found, ApiPrincipal)  # noqa: S101 - CLIENT_AUTH only lets one through
+    return found
 
 
 def caller(request: HttpRequest) -> User:

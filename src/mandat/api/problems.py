@@ -15,10 +15,11 @@ Every refusal the API answers is one document::
   for (``Accept-Language``: fr by default, de, en).
 - ``invalid-params`` names the body or path field in question, when there is one.
 
-Statuses: 401 not logged in, 403 allowed to see but not to do (and a failed
-CSRF check), 404 missing or not yours (one answer for both), 409 the state of a
-request or code does not allow it, 422 the input is wrong (schema or business
-check), 400 a body that cannot be read.
+Statuses: 401 not logged in or no valid access token, 403 allowed to see but not
+to do (a failed CSRF check, a scope the client lacks), 404 missing or not yours (one
+answer for both), 409 the state of a request or code does not allow it, 422 the
+input is wrong (schema or business check), 429 too many calls (with
+``Retry-After``), 400 a body that cannot be read.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "csrf_failed": 403,
     "forbidden": 403,
     "space_admin_required": 403,
+    "scope_act_required": 403,
     "agent_required": 403,
     "not_an_employer_space": 403,
     "not_found": 404,
@@ -59,6 +61,14 @@ STATUS_BY_CODE: dict[str, int] = {
     "revocation_code_used": 409,
     "nothing_to_revoke": 409,
     "mandate_exists": 409,
+    "invalid_token": 401,
+    "scope_missing": 403,
+    "revoke_forbidden": 403,
+    "renounce_forbidden": 403,
+    "renounce_primary": 409,
+    "revoke_primary": 409,
+    "mandate_wrong_state": 409,
+    "rate_limited": 429,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str | Promise]] = {
@@ -127,9 +137,13 @@ def status_of(error: ApplicationError) -> int:
 def _application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     message = str(error)
     params = [InvalidParam(name=error.field, reason=message)] if error.field else None
-    return problem_response(
+    response = problem_response(
         status=status_of(error), code=error.code, title=message, invalid_params=params
     )
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -161,9 +175,22 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 
 def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        response = problem_response(
+            status=401,
+            code="invalid_token",
+            title=str(
+                _(
+                    "The access token is not valid: it has expired, or its client was "
+                    "revoked or has expired. Get a new token."
+                )
+            ),
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="mandat", error="invalid_token"'
+        return response
     code, title = _HTTP_CODES[401]
     response = problem_response(status=401, code=code, title=str(title))
-    response["WWW-Authenticate"] = 'Cookie realm="mandat"'
+    response["WWW-Authenticate"] = 'Bearer realm="mandat", Cookie realm="mandat"'
     return response
 
 
@@ -196,4 +223,6 @@ def document_media_type(schema: dict[str, Any]) -> None:
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content")
                 if int(status) >= 400 and content and "application/json" in content:
-                    response["content"] = {MEDIA_TYPE: content.pop("application/json")}
+                    reference = content["application/json"].get("schema", {}).get("$ref", "")
+                    if reference.endswith("/Problem"):  # OAuth's own errors stay JSON
+                        response["content"] = {MEDIA_TYPE: content.pop("application/json")}

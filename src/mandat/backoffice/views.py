@@ -2,61 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+import datetime as dt
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mandat.accounts.models import User
 from mandat.backoffice import selectors
 from mandat.backoffice.forms import QueueFilterForm, RejectForm
+from mandat.backoffice.gate import agent_of, agent_only
 from mandat.certification import issuing
 from mandat.certification import services as certification
 from mandat.certification.models import CertificationRequest, RequestStatus
 from mandat.core import time
-from mandat.core.errors import ApplicationError, NotFoundOrForbidden
+from mandat.core.errors import ApplicationError
 from mandat.documents import services as documents
 
 QUEUE_PAGE_SIZE = 50
 LETTERS_PAGE_SIZE = 50
 BATCHES_PAGE_SIZE = 20
 
-View = Callable[..., HttpResponse]
-
-
-def agent_only(view: View) -> View:
-    """Hide the view from anyone but an active agent, before anything else can answer.
-
-    The CSRF check runs after this gate (the view is exempt from the middleware's own
-    check), so a stranger's POST gets the missing page's 404, not a 403 that would
-    reveal that the page exists.
-    """
-    protected = csrf_protect(view)
-
-    @wraps(view)
-    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not selectors.is_agent(request.user):
-            raise Http404
-        try:
-            return protected(request, *args, **kwargs)
-        except NotFoundOrForbidden as error:
-            raise Http404(str(error)) from error
-
-    gated.csrf_exempt = True  # type: ignore[attr-defined]
-    return gated
-
 
 def _agent(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # noqa: S101 - agent_only guarantees it
-    return request.user
+    return agent_of(request)
 
 
 def _refused(request: HttpRequest, error: ApplicationError) -> None:
@@ -66,10 +39,12 @@ def _refused(request: HttpRequest, error: ApplicationError) -> None:
 @agent_only
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    now = time.now()
     context = {
-        "counters": selectors.counters(),
+        "counters": selectors.counters(now=now),
         "promise": selectors.promise_hours(),
         "expiring_days": selectors.EXPIRING_SOON_DAYS,
+        "expiring_until": now + dt.timedelta(days=selectors.EXPIRING_SOON_DAYS),
     }
     return render(request, "backoffice/home.html", context)
 

@@ -1,5 +1,10 @@
 """Procedure C: redeem an access code into a space; end a certification with a revocation code.
 
+The security code is checked with Argon2id (slow on purpose) before any
+transaction opens; then a short transaction locks the code's row and applies the
+result to the state found there (``_redeem``). An unknown code is checked against a
+dummy hash, so that it answers no faster than a known one.
+
 A wrong security code must count even though the redemption fails, so the
 transaction returns its outcome instead of raising, commits the count, and the
 error is raised afterwards.
@@ -7,6 +12,8 @@ error is raised afterwards.
 
 from __future__ import annotations
 
+import secrets as pysecrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -108,19 +115,112 @@ def _complete_if_done(request: CertificationRequest) -> None:
         audit.record("request.completed", employer_id=request.employer_id, obj=request)
 
 
-@transaction.atomic(durable=True)
-def _redeem(
-    *, by: User, space: Space, domain: Domain, kind: str, canonical: str, security_code: str
-) -> _Outcome:
-    code = (
-        AccessCode.objects.select_for_update(of=("self",))
-        .select_related("request", "request__employer", "representative")
-        .filter(digest=codes.digest(canonical))
+def _dummy_hash() -> str:
+    """A hash of a secret nobody knows, made with the current Argon2 settings.
+
+    An unknown code is checked against it, so that it costs the same Argon2 work as a
+    known one: otherwise the time of the answer would tell which codes exist.
+    """
+    key = (settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST_KIB)
+    stored = _DUMMY_HASHES.get(key)
+    if stored is None:
+        stored = _DUMMY_HASHES[key] = secrets.hash_secret(pysecrets.token_urlsafe(32))
+    return stored
+
+
+_DUMMY_HASHES: dict[tuple[int, int], str] = {}
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """What the security code check found, before any transaction."""
+
+    code_pk: int | None  # None: no redeemable code has this digest
+    security_hash: str
+    right: bool
+
+
+def _verify(*, canonical: str, security_code: str) -> _Verified:
+    """Look the code up and check the security code, outside any transaction.
+
+    Argon2id is slow on purpose (0.1 to 0.4 s in production): run under the write
+    transaction, it would hold the database's write lock (SQLite) for that long. An
+    unknown code is checked against a dummy hash, so both answers take as long.
+    """
+    found = (
+        AccessCode.objects.filter(digest=codes.digest(canonical))
+        .exclude(kind=CodeKind.REVOCATION)
+        .values_list("pk", "request__security_code_hash")
         .first()
     )
-    if code is None or code.kind == CodeKind.REVOCATION:
+    if found is None:
+        secrets.verify_secret(_dummy_hash(), security_code)
+        return _Verified(code_pk=None, security_hash="", right=False)
+    code_pk, security_hash = found
+    return _Verified(
+        code_pk=code_pk,
+        security_hash=security_hash,
+        right=secrets.verify_secret(security_hash, security_code),
+    )
+
+
+def _redeem(
+    *,
+    by: User | None,
+    space: Space,
+    domain: Domain,
+    kind: str,
+    canonical: str,
+    security_code: str,
+    allowed_domains: Collection[str] | None = None,
+) -> _Outcome:
+    """Check the security code first, then apply the result in a short transaction.
+
+    ``allowed_domains``: when given, a code for a domain outside it is refused
+    (``scope_missing``), once its security code proved right, without using the
+    code or counting a try (``bulk.code_redeem_bulk`` for an API client's scopes).
+    Must be called outside any transaction.
+    """
+    verified = _verify(canonical=canonical, security_code=security_code)
+    return _apply(
+        by=by,
+        space=space,
+        domain=domain,
+        kind=kind,
+        verified=verified,
+        allowed_domains=allowed_domains,
+    )
+
+
+@transaction.atomic(durable=True)
+def _apply(
+    *,
+    by: User | None,
+    space: Space,
+    domain: Domain,
+    kind: str,
+    verified: _Verified,
+    allowed_domains: Collection[str] | None,
+) -> _Outcome:
+    """Apply a verification to the code's state as found under its row lock.
+
+    The lock serialises racing redemptions of one code: each sees the tries and the
+    use the others committed, so five wrong security codes lock it however they
+    race, and it is redeemed at most once.
+    """
+    # ``by`` is None when an API client redeems for its space (``bulk.code_redeem_bulk``).
+    actor = by.pk if by is not None else None
+    code = None
+    if verified.code_pk is not None:
+        code = (
+            AccessCode.objects.select_for_update(of=("self",))
+            .select_related("request", "request__employer", "representative", "domain")
+            .filter(pk=verified.code_pk)
+            .first()
+        )
+    if code is None:
         audit.record(
-            "code.redeem_failed", actor_id=by.pk, data={"space": space.pk, "reason": "unknown"}
+            "code.redeem_failed", actor_id=actor, data={"space": space.pk, "reason": "unknown"}
         )
         return _Outcome(error=_wrong_pair())
     employer_id = code.request.employer_id
@@ -135,14 +235,17 @@ def _redeem(
                 field="code",
             )
         )
-    if not secrets.verify_secret(code.request.security_code_hash, security_code):
+    # A security code is chosen before the letters exist and never changes after; were
+    # it changed in between, the check made against the old one would not count.
+    right = verified.right and verified.security_hash == code.request.security_code_hash
+    if not right:
         code.failed_attempts += 1
         if code.failed_attempts >= settings.MANDAT_CODE_MAX_TRIES:
             code.locked_at = time.now()
         code.save(update_fields=["failed_attempts", "locked_at"])
         audit.record(
             "code.redeem_failed",
-            actor_id=by.pk,
+            actor_id=actor,
             employer_id=employer_id,
             obj=code,
             data={
@@ -153,11 +256,13 @@ def _redeem(
             },
         )
         return _Outcome(error=_wrong_pair())
-    refusal = _refusal(code, kind=kind, domain=domain, space=space)
+    refusal = _scope_refusal(code, allowed_domains) or _refusal(
+        code, kind=kind, domain=domain, space=space
+    )
     if refusal is not None:
         audit.record(
             "code.redeem_failed",
-            actor_id=by.pk,
+            actor_id=actor,
             employer_id=employer_id,
             obj=code,
             data={"space": space.pk, "reason": refusal.code},
@@ -182,13 +287,30 @@ def _redeem(
     code.save(update_fields=["used_at", "used_by", "mandate"])
     audit.record(
         "code.redeemed",
-        actor_id=by.pk,
+        actor_id=actor,
         employer_id=employer_id,
         obj=code,
         data={"space": space.pk, "mandate": mandate.pk, "kind": code.kind},
     )
     _complete_if_done(code.request)
     return _Outcome(mandate=mandate)
+
+
+def _scope_refusal(
+    code: AccessCode, allowed_domains: Collection[str] | None
+) -> ApplicationError | None:
+    """Why a caller limited to some domains may not redeem this (right) code.
+
+    Checked before every other rule, so that nothing about a code outside the
+    caller's domains (used, by whom, holding a mandate) is told.
+    """
+    if allowed_domains is None or code.domain.code in allowed_domains:
+        return None
+    return ApplicationError(
+        _("This code is for a domain in which you may not act."),
+        code="scope_missing",
+        field="code",
+    )
 
 
 def code_redeem(

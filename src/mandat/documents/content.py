@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 
 from mandat.catalog.models import Domain
 
@@ -43,3 +45,38 @@ class CodeLetter:
     activation_deadline: dt.datetime
     lines: tuple[CodeLine, ...]
     replaces_reference: str = ""
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One contribution of a statement: what it is for (``CONTRIBUTIONS``), its base and rate."""
+
+    contribution: str
+    base: Decimal
+    rate: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.base * self.rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ContributionStatement:
+    """A month's statement of the employer's social security contributions, for one domain."""
+
+    language: str
+    reference: str
+    employer_name: str
+    employer_number: str
+    recipient: Recipient
+    issued_at: dt.datetime
+    domain: Domain
+    period: dt.date
+    due_date: dt.date
+    lines: tuple[StatementLine, ...]
+
+    kind: ClassVar[str] = "contribution_statement"
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))

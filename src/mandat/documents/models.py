@@ -13,6 +13,11 @@ from mandat.spaces.models import Space
 class LetterKind(models.TextChoices):
     HOLDER_CODES = "holder_codes", _("Holder access codes and revocation codes")
     REPRESENTATIVE_CODES = "representative_codes", _("Representative access codes")
+    CONTRIBUTION_STATEMENT = "contribution_statement", _("Statement of contributions")
+
+
+#: Letters that carry access codes: in an e-Box they open to the space's administrators only.
+CODE_LETTER_KINDS = (LetterKind.HOLDER_CODES.value, LetterKind.REPRESENTATIVE_CODES.value)
 
 
 class LetterStatus(models.TextChoices):
@@ -75,6 +80,8 @@ class Letter(models.Model):
     pdf_encrypted = models.BinaryField(null=True, blank=True, editable=False)
     pdf_sha256 = models.CharField(max_length=64)
     pages = models.PositiveSmallIntegerField(default=1)
+    #: The month a statement covers (its first day); empty for the code letters.
+    period = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     batch = models.ForeignKey(
         DispatchBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="letters"
@@ -127,16 +134,37 @@ class EDelivery(models.Model):
 
 
 class Delivery(models.Model):
-    """A document in a space's e-Box."""
+    """A document in a space's e-Box.
+
+    Read or unread is the space's, not each member's: the e-Box is the
+    organisation's mailbox, and once a colleague has opened a document it has
+    reached the organisation (``read_by`` says who).
+    """
 
     space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="deliveries")
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="+")
     letter = models.OneToOneField(Letter, on_delete=models.PROTECT, related_name="delivery")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(read_at__isnull=True, read_by__isnull=True)
+                | Q(read_at__isnull=False, read_by__isnull=False),
+                name="read_delivery_names_its_reader",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["space", "-created_at", "-id"], name="delivery_inbox_idx"),
+            models.Index(
+                fields=["space"], condition=Q(read_at__isnull=True), name="delivery_unread_idx"
+            ),
+        ]
         verbose_name = _("e-Box document")
         verbose_name_plural = _("e-Box documents")
 
@@ -156,6 +184,10 @@ class Notice(models.Model):
 
     space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="notices")
     kind = models.CharField(max_length=24, choices=NoticeKind.choices)
+    #: The document a "new document" notice announces: whoever may see it sees the notice.
+    delivery = models.ForeignKey(
+        "Delivery", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     params = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)

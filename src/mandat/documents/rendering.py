@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.template.loader import render_to_string, select_template
 from django.utils import dateformat, timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from mandat.catalog.models import Domain, Institution, Level
 from mandat.core import time
-from mandat.documents.content import CodeLetter, Recipient
+from mandat.documents.content import CodeLetter, ContributionStatement, Recipient
 
 if TYPE_CHECKING:
     from weasyprint import CSS  # type: ignore[import-untyped]
@@ -35,6 +35,15 @@ STYLESHEET = Path(__file__).resolve().parent / "templates" / "documents" / "lett
 LETTER_TEMPLATES = {
     "holder_codes": "documents/letter_holder_codes.html",
     "representative_codes": "documents/letter_representative_codes.html",
+}
+STATEMENT_TEMPLATE = "documents/letter_contribution_statement.html"
+#: What each line of a contribution statement is for, in the letter's language.
+CONTRIBUTIONS = {
+    "pension": gettext_lazy("Pension insurance"),
+    "health": gettext_lazy("Health insurance"),
+    "accident": gettext_lazy("Accident insurance"),
+    "mutual": gettext_lazy("Employers' mutual insurance"),
+    "occupational_health": gettext_lazy("Occupational health service"),
 }
 #: Country lines for foreign addresses, in French as the Luxembourg post expects (UPU S42).
 COUNTRY_NAMES = {
@@ -244,3 +253,56 @@ def request_summary_html(request: CertificationRequest) -> str:
 def render_request_summary(request: CertificationRequest) -> bytes:
     """The request as the PDF document the filer signs. It never shows the security code."""
     return html_to_pdf(request_summary_html(request)).data
+
+
+_THIN_SPACE = "\u202f"
+
+
+def _month(value: dt.date) -> str:
+    return dateformat.format(value, "F Y")
+
+
+def _money(value: object) -> str:
+    """An amount as a Luxembourg statement prints it: two decimals, thin-space thousands."""
+    whole, _dot, cents = f"{value:,.2f}".partition(".")
+    return f"{whole.replace(',', _THIN_SPACE)},{cents} EUR"
+
+
+def statement_html(content: ContributionStatement) -> str:
+    """A contribution statement as HTML, in the letter's language (the employer's)."""
+    date_format = LONG_DATE.get(content.language, "j F Y")
+    with translation.override(content.language):
+        institution = content.domain.institution
+        context: dict[str, Any] = {
+            "language": content.language,
+            "institution": institution,
+            "letterhead": _letterhead(institution),
+            "subject": gettext("Statement of contributions for %(month)s")
+            % {"month": _month(content.period)},
+            "recipient_lines": address_lines(content.recipient),
+            "reference": content.reference,
+            "employer_name": content.employer_name,
+            "employer_number": content.employer_number,
+            "date": _date(content.issued_at),
+            "domain_name": content.domain.name,
+            "month": _month(content.period),
+            "due_date": dateformat.format(content.due_date, date_format),
+            "total": _money(content.total),
+            "lines": [
+                {
+                    "label": str(CONTRIBUTIONS.get(line.contribution, line.contribution)),
+                    "base": _money(line.base),
+                    "rate": f"{line.rate:.2f}".replace(".", ","),
+                    "amount": _money(line.amount),
+                }
+                for line in content.lines
+            ],
+        }
+        return render_to_string(STATEMENT_TEMPLATE, context)
+
+
+def render_statement(content: ContributionStatement) -> RenderedPdf:
+    """A contribution statement, as PDF."""
+    if not content.lines:
+        raise ValueError("a statement needs at least one contribution")
+    return html_to_pdf(statement_html(content))

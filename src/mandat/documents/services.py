@@ -1,8 +1,12 @@
-"""Letters: queue for the post or deliver to the e-Box; print batches; eDelivery switch-on."""
+"""Letters: queue for the post or deliver to the e-Box; print batches; eDelivery switch-on;
+reading the e-Box (download, read and unread)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -11,21 +15,26 @@ from mandat.accounts.models import User
 from mandat.accounts.policies import require_agent
 from mandat.catalog.models import Domain
 from mandat.core import audit, time
-from mandat.core.errors import ApplicationError
+from mandat.core.errors import ApplicationError, NotFoundOrForbidden
 from mandat.documents import vault
-from mandat.documents.content import CodeLetter
+from mandat.documents.content import CodeLetter, ContributionStatement, Recipient, StatementLine
 from mandat.documents.models import (
     Delivery,
     DispatchBatch,
     EDelivery,
     Letter,
+    LetterKind,
     LetterStatus,
     Notice,
     NoticeKind,
 )
+from mandat.documents.selectors import deliveries_visible_to
 from mandat.mandates.models import Mandate, MandateKind, MandateStatus
 from mandat.registry.models import Employer
 from mandat.spaces.models import Space
+
+if TYPE_CHECKING:
+    from mandat.documents.rendering import RenderedPdf
 
 
 def edelivery_space(*, employer: Employer, domains: list[Domain]) -> Space | None:
@@ -70,16 +79,7 @@ def letter_store(
         status=LetterStatus.DELIVERED if space else LetterStatus.QUEUED,
         delivered_to=space,
     )
-    letter.pdf_encrypted = vault.seal(pdf, label=f"letter:{letter.pk}")
-    letter.save(update_fields=["pdf_encrypted"])
-    letter.domains.set(domains)
-    if space is not None:
-        Delivery.objects.create(space=space, employer=employer, letter=letter)
-        Notice.objects.create(
-            space=space,
-            kind=NoticeKind.DOCUMENT_DELIVERED,
-            params={"letter": letter.pk, "employer": employer.name},
-        )
+    _keep_and_deliver(letter, pdf=pdf, domains=domains, space=space)
     audit.record(
         "letter.stored",
         employer_id=employer.pk,
@@ -92,6 +92,166 @@ def letter_store(
         },
     )
     return letter
+
+
+def _keep_and_deliver(
+    letter: Letter, *, pdf: bytes, domains: list[Domain], space: Space | None
+) -> None:
+    """Seal the letter's PDF; in an e-Box, file it there and tell the space something arrived."""
+    letter.pdf_encrypted = vault.seal(pdf, label=f"letter:{letter.pk}")
+    letter.save(update_fields=["pdf_encrypted"])
+    letter.domains.set(domains)
+    if space is not None:
+        delivery = Delivery.objects.create(space=space, employer=letter.employer, letter=letter)
+        Notice.objects.create(
+            space=space,
+            kind=NoticeKind.DOCUMENT_DELIVERED,
+            delivery=delivery,
+            params={"letter": letter.pk, "employer": letter.employer.name},
+        )
+
+
+def statement_send(
+    *, employer: Employer, domain: Domain, period: dt.date, lines: Sequence[StatementLine]
+) -> Letter:
+    """Render a month's contribution statement and send it: to the e-Box if eDelivery is on
+    for its domain, else to the post queue.
+
+    The PDF is laid out before the transaction opens, so no lock waits on WeasyPrint.
+    """
+    from mandat.documents import rendering
+
+    month = period.replace(day=1)
+    following = (month + dt.timedelta(days=32)).replace(day=1)
+    content = ContributionStatement(
+        language=employer.language,
+        reference=f"CS-{employer.employer_number}-{month:%Y%m}",
+        employer_name=employer.name,
+        employer_number=employer.employer_number,
+        recipient=Recipient(
+            name=employer.name,
+            address_line1=employer.address_line1,
+            address_line2=employer.address_line2,
+            postcode=employer.postcode,
+            city=employer.city,
+            country=employer.country,
+        ),
+        issued_at=time.now(),
+        domain=domain,
+        period=month,
+        due_date=(following + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1),
+        lines=tuple(lines),
+    )
+    rendered = rendering.render_statement(content)
+    return _statement_store(content=content, employer=employer, rendered=rendered)
+
+
+@transaction.atomic(durable=True)
+def _statement_store(
+    *, content: ContributionStatement, employer: Employer, rendered: RenderedPdf
+) -> Letter:
+    space = edelivery_space(employer=employer, domains=[content.domain])
+    recipient = content.recipient
+    letter = Letter.objects.create(
+        employer=employer,
+        kind=LetterKind.CONTRIBUTION_STATEMENT,
+        language=content.language,
+        recipient=recipient.name,
+        address_line1=recipient.address_line1,
+        address_line2=recipient.address_line2,
+        postcode=recipient.postcode,
+        city=recipient.city,
+        country=recipient.country,
+        pdf_sha256=hashlib.sha256(rendered.data).hexdigest(),
+        pages=rendered.pages,
+        period=content.period,
+        status=LetterStatus.DELIVERED if space else LetterStatus.QUEUED,
+        delivered_to=space,
+    )
+    _keep_and_deliver(letter, pdf=rendered.data, domains=[content.domain], space=space)
+    audit.record(
+        "letter.stored",
+        employer_id=employer.pk,
+        obj=letter,
+        data={
+            "kind": letter.kind,
+            "status": letter.status,
+            "sha256": letter.pdf_sha256,
+            "reference": content.reference,
+        },
+    )
+    return letter
+
+
+def _visible_delivery(*, by: User, delivery: Delivery, lock: bool = False) -> Delivery:
+    """The delivery again from the database, if ``by`` may open it; else not found."""
+    found = deliveries_visible_to(user=by, space=delivery.space).filter(pk=delivery.pk)
+    if lock:
+        found = found.select_for_update(of=("self",))
+    visible = found.select_related("letter").first()
+    if visible is None:
+        raise NotFoundOrForbidden(
+            _("This document does not exist or you may not see it."), code="not_found"
+        )
+    return visible
+
+
+def _mark(delivery: Delivery, *, by: User, read: bool) -> bool:
+    """Set the read state; True when it changed (and was audited)."""
+    if (delivery.read_at is not None) == read:
+        return False
+    delivery.read_at, delivery.read_by = (time.now(), by) if read else (None, None)
+    delivery.save(update_fields=["read_at", "read_by"])
+    if read:  # its "new document" notice has done its job
+        Notice.objects.filter(
+            space_id=delivery.space_id,
+            kind=NoticeKind.DOCUMENT_DELIVERED,
+            read_at__isnull=True,
+            params__letter=delivery.letter_id,
+        ).update(read_at=delivery.read_at)
+    audit.record(
+        "delivery.read" if read else "delivery.unread",
+        actor_id=by.pk,
+        employer_id=delivery.employer_id,
+        obj=delivery,
+        data={"space": delivery.space_id, "letter": delivery.letter_id},
+    )
+    return True
+
+
+@transaction.atomic(durable=True)
+def delivery_open(*, by: User, delivery: Delivery) -> bytes:
+    """A member downloads an e-Box document: its PDF, audited; the first opening marks it read.
+
+    The download is recorded every time, since a letter with access codes shows them in clear.
+    """
+    delivery = _visible_delivery(by=by, delivery=delivery, lock=True)
+    pdf = letter_pdf(delivery.letter)
+    _mark(delivery, by=by, read=True)
+    audit.record(
+        "delivery.downloaded",
+        actor_id=by.pk,
+        employer_id=delivery.employer_id,
+        obj=delivery,
+        data={"space": delivery.space_id, "letter": delivery.letter_id},
+    )
+    return pdf
+
+
+@transaction.atomic(durable=True)
+def delivery_mark_read(*, by: User, delivery: Delivery) -> Delivery:
+    """A member marks an e-Box document as read, for the whole space."""
+    delivery = _visible_delivery(by=by, delivery=delivery, lock=True)
+    _mark(delivery, by=by, read=True)
+    return delivery
+
+
+@transaction.atomic(durable=True)
+def delivery_mark_unread(*, by: User, delivery: Delivery) -> Delivery:
+    """A member puts an e-Box document back among the unread ones, for the whole space."""
+    delivery = _visible_delivery(by=by, delivery=delivery, lock=True)
+    _mark(delivery, by=by, read=False)
+    return delivery
 
 
 def letter_pdf(letter: Letter) -> bytes:

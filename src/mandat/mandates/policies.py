@@ -93,6 +93,10 @@ def _driver() -> tuple[str, Any]:
     return database.vendor, database.connection
 
 
+#: For other hot-path readers (the API's client check): the vendor and the DB-API connection.
+driver = _driver
+
+
 def _query(sql: str, at: dt.datetime | None, params: tuple[object, ...]) -> Any:
     """Run a policy query on the DB-API connection itself; returns its cursor.
 
@@ -240,3 +244,176 @@ def authorize(
             data={"action": action, "domain": _pk(domain), "purpose": purpose, "allowed": allowed},
         )
     return allowed
+
+
+# --- acting as the space (API clients) ------------------------------------------------------
+#
+# An API client acts as its space, with no person and no membership in between: the rule
+# is the one above without its membership part. The space must be open and hold an active
+# mandate, inside its validity window, at a level covering the action.
+
+_SPACE_RULE = """
+FROM mandates_mandate d
+JOIN spaces_space s ON s.id = d.grantee_space_id
+WHERE d.grantee_space_id = %s AND s.closed_at IS NULL
+  AND d.domain_id = %s AND d.status = 'active' AND d.level IN ({levels})
+  AND d.valid_from <= %s AND (d.valid_until IS NULL OR d.valid_until > %s)
+"""
+_SPACE_CAN_SQL = {
+    action: f"SELECT 1 {_SPACE_RULE.format(levels=_levels_sql(action))} "
+    "AND d.employer_id = %s LIMIT 1"
+    for action in Level.values
+}
+_SPACE_EMPLOYERS_SQL = {
+    action: f"SELECT d.employer_id {_SPACE_RULE.format(levels=_levels_sql(action))} "
+    "AND d.employer_id > %s ORDER BY d.employer_id LIMIT %s"
+    for action in Level.values
+}
+# Changed since a moment: mandates that became active since then (ids still ascending).
+_SPACE_EMPLOYERS_SINCE_SQL = {
+    action: sql.replace("AND d.employer_id > %s", "AND d.activated_at >= %s AND d.employer_id > %s")
+    for action, sql in _SPACE_EMPLOYERS_SQL.items()
+}
+# What an API call names, the domain code and the employer number, is first turned into
+# ids (the employer by its (institution, number) key); then the rule itself runs on the
+# (space, domain, employer) key. One statement doing both let SQLite, and PostgreSQL before
+# ANALYZE, walk every mandate of the space: 7 to 25 ms for a firm with 16,667 clients,
+# against tens of microseconds for the two statements.
+_IDS_BY_CODE_SQL = (
+    "SELECT c.id, e.id FROM catalog_domain c JOIN registry_employer e "
+    "ON e.institution_id = c.institution_id AND e.employer_number = %s WHERE c.code = %s"
+)
+_SPACE_MANDATE_SQL = {
+    action: f"SELECT d.id {_SPACE_RULE.format(levels=_levels_sql(action))} "
+    "AND d.employer_id = %s LIMIT 1"
+    for action in Level.values
+}
+_QMARK.update(
+    {
+        sql: sql.replace("%s", "?")
+        for sql in [
+            *_SPACE_CAN_SQL.values(),
+            *_SPACE_EMPLOYERS_SQL.values(),
+            *_SPACE_EMPLOYERS_SINCE_SQL.values(),
+            *_SPACE_MANDATE_SQL.values(),
+            _IDS_BY_CODE_SQL,
+        ]
+    }
+)
+
+
+def space_can(
+    space_id: int,
+    action: str,
+    employer: Employer | int,
+    domain: Domain | int,
+    at: dt.datetime | None = None,
+) -> bool:
+    """True when the open space ``space_id`` may ``action`` for ``employer`` in ``domain``."""
+    sql = _SPACE_CAN_SQL.get(action)
+    if sql is None:
+        raise ValueError(f"unknown action {action!r}")
+    return _query(sql, at, (space_id, _pk(domain), _pk(employer))).fetchone() is not None
+
+
+def space_check(
+    space_id: int,
+    action: str,
+    employer_number: str,
+    domain_code: str,
+    at: dt.datetime | None = None,
+) -> int | None:
+    """``space_can`` by employer number and domain code: the id of the mandate that allows it,
+    or None (for a forbidden action and for an unknown employer alike)."""
+    sql = _SPACE_MANDATE_SQL.get(action)
+    if sql is None:
+        raise ValueError(f"unknown action {action!r}")
+    vendor, driver = _driver()
+    ids_sql = _QMARK[_IDS_BY_CODE_SQL] if vendor == "sqlite" else _IDS_BY_CODE_SQL
+    # Usually one row; more only when institutions share a domain code.
+    for domain_id, employer_id in driver.execute(ids_sql, (employer_number, domain_code)):
+        row = _query(sql, at, (space_id, domain_id, employer_id)).fetchone()
+        if row is not None:
+            return int(row[0])
+    return None
+
+
+def employers_for_space(
+    space_id: int,
+    domain: Domain | int,
+    action: str,
+    *,
+    after: int = 0,
+    limit: int = 100,
+    at: dt.datetime | None = None,
+    changed_since: dt.datetime | None = None,
+) -> EmployerPage:
+    """The employers for which ``space_can(space_id, action, employer, domain, at)`` holds,
+    in ascending id order by keyset; pass ``next_after`` as ``after`` to continue.
+
+    ``changed_since`` keeps only mandates that became active at or after that moment.
+    """
+    sql = (_SPACE_EMPLOYERS_SQL if changed_since is None else _SPACE_EMPLOYERS_SINCE_SQL).get(
+        action
+    )
+    if sql is None:
+        raise ValueError(f"unknown action {action!r}")
+    if not 1 <= limit <= 10_000:
+        raise ValueError("limit must be between 1 and 10000")
+    params: tuple[object, ...] = (space_id, _pk(domain), after, limit)
+    if changed_since is not None:
+        since = time.as_utc(changed_since)
+        stamp = str(since.replace(tzinfo=None)) if _driver()[0] == "sqlite" else since
+        params = (space_id, _pk(domain), stamp, after, limit)
+    rows = _query(sql, at, params).fetchall()
+    ids = [row[0] for row in rows]
+    return EmployerPage(ids, ids[-1] if len(ids) == limit else None)
+
+
+@dataclass(frozen=True)
+class SpaceMandate:
+    mandate_id: int
+    level: str
+
+
+def space_mandates_for(
+    space_id: int,
+    employer_numbers: list[str],
+    domain_codes: list[str],
+    at: dt.datetime | None = None,
+) -> dict[tuple[str, str], SpaceMandate]:
+    """The space's usable mandates for these employers and domains, keyed by (employer
+    number, domain code): what ``space_check`` answers, for many checks in three queries."""
+    domains = {
+        domain_id: (code, institution_id)
+        for domain_id, code, institution_id in Domain.objects.filter(
+            code__in=sorted(set(domain_codes))
+        ).values_list("pk", "code", "institution_id")
+    }
+    numbers = sorted(set(employer_numbers))
+    if not domains or not numbers:
+        return {}
+    vendor, driver = _driver()
+    mark = "?" if vendor == "sqlite" else "%s"
+    institutions = sorted({institution for _code, institution in domains.values()})
+    employers_sql = (
+        "SELECT id, employer_number FROM registry_employer "  # noqa: S608 - placeholders only
+        f"WHERE institution_id IN ({', '.join([mark] * len(institutions))}) "
+        f"AND employer_number IN ({', '.join([mark] * len(numbers))})"
+    )
+    number_of = dict(driver.execute(employers_sql, (*institutions, *numbers)).fetchall())
+    if not number_of:
+        return {}
+    moment = dt.datetime.now(dt.UTC) if at is None else time.as_utc(at)
+    stamp: object = str(moment.replace(tzinfo=None)) if vendor == "sqlite" else moment
+    mandates_sql = f"""SELECT d.employer_id, d.domain_id, d.id, d.level
+FROM mandates_mandate d JOIN spaces_space s ON s.id = d.grantee_space_id
+WHERE d.grantee_space_id = {mark} AND s.closed_at IS NULL AND d.status = 'active'
+  AND d.valid_from <= {mark} AND (d.valid_until IS NULL OR d.valid_until > {mark})
+  AND d.domain_id IN ({", ".join([mark] * len(domains))})
+  AND d.employer_id IN ({", ".join([mark] * len(number_of))})"""  # noqa: S608 - placeholders only
+    rows = driver.execute(mandates_sql, (space_id, stamp, stamp, *domains, *number_of)).fetchall()
+    return {
+        (number_of[employer_id], domains[domain_id][0]): SpaceMandate(int(mandate_id), level)
+        for employer_id, domain_id, mandate_id, level in rows
+    }

@@ -8,6 +8,7 @@ functions are the top-level services that own a transaction.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,14 @@ from mandat.mandates.models import EndCause, Mandate, MandateKind, MandateSource
 from mandat.registry.models import Employer, Representative
 from mandat.spaces import selectors as space_selectors
 from mandat.spaces.models import Space, SpaceKind
+
+
+@dataclass(frozen=True)
+class SpaceActor:
+    """An API client acting as its space (no person behind the call)."""
+
+    space_id: int
+    client_id: str
 
 
 def _snapshot(mandate: Mandate) -> dict[str, object]:
@@ -162,8 +171,19 @@ def activate(*, by: User | None, mandate: Mandate) -> Mandate:
     return mandate
 
 
-def end(*, by: User | None, mandate: Mandate, cause: str, reason: str = "") -> Mandate:
-    """End a pending or active mandate at once. Needs a transaction."""
+def end(
+    *,
+    by: User | None,
+    mandate: Mandate,
+    cause: str,
+    reason: str = "",
+    client: SpaceActor | None = None,
+) -> Mandate:
+    """End a pending or active mandate at once. Needs a transaction.
+
+    ``client`` names the API client that ended it, acting as its space; the audit event
+    records it, since no person is behind the call.
+    """
     mandate = Mandate.objects.select_for_update().get(pk=mandate.pk)
     if mandate.status not in (MandateStatus.PENDING, MandateStatus.ACTIVE):
         raise ApplicationError(_("This mandate has already ended."), code="mandate_wrong_state")
@@ -179,7 +199,11 @@ def end(*, by: User | None, mandate: Mandate, cause: str, reason: str = "") -> M
         actor_id=by.pk if by else None,
         employer_id=mandate.employer_id,
         obj=mandate,
-        data={**_snapshot(mandate), "reason": reason},
+        data={
+            **_snapshot(mandate),
+            "reason": reason,
+            **({"api_client": client.client_id, "acting_space": client.space_id} if client else {}),
+        },
     )
     return mandate
 
@@ -191,8 +215,12 @@ def _require_agent_or_platform(by: User | None) -> None:
         )
 
 
-def _may_manage_for_employer(user: User, employer: Employer) -> bool:
-    """The employer's own space admins and institution agents manage its mandates."""
+def _may_manage_for_employer(user: User, employer: Employer, domain_id: int) -> bool:
+    """Institution agents, and the administrators of the employer's own space when that space
+    is certified, at the action level, for the domain (the rule ``mandate_revoke_as_space``
+    applies to API clients)."""
+    from mandat.mandates.policies import space_can
+
     if user.is_agent and user.is_active:
         return True
     own_spaces = Space.objects.filter(
@@ -200,7 +228,11 @@ def _may_manage_for_employer(user: User, employer: Employer) -> bool:
         kind=SpaceKind.PROFESSIONAL,
         closed_at__isnull=True,
     )
-    return any(space_selectors.is_admin(user=user, space=space) for space in own_spaces)
+    return any(
+        space_selectors.is_admin(user=user, space=space)
+        and space_can(space.pk, Level.ACT, employer.pk, domain_id)
+        for space in own_spaces
+    )
 
 
 @transaction.atomic(durable=True)
@@ -242,13 +274,28 @@ def mandate_activate(*, by: User | None, mandate: Mandate) -> Mandate:
 
 @transaction.atomic(durable=True)
 def mandate_revoke(*, by: User, mandate: Mandate, reason: str = "") -> Mandate:
-    """The employer (or an agent) ends a mandate; it stops working at the very next check."""
-    if not _may_manage_for_employer(by, mandate.employer):
+    """The employer (or an agent) ends a mandate; it stops working at the very next check.
+
+    The employer's administrators revoke obtained mandates only (``revoke_primary``);
+    an agent may also end a primary one."""
+    if not _may_manage_for_employer(by, mandate.employer, mandate.domain_id):
         raise ApplicationError(
             _("Only the employer's administrators or an agent may revoke this mandate."),
             code="revoke_forbidden",
         )
+    if not (by.is_agent and by.is_active):
+        _require_obtained(mandate)
     return end(by=by, mandate=mandate, cause=EndCause.REVOKED, reason=reason)
+
+
+def _require_obtained(mandate: Mandate) -> None:
+    """An employer revokes what it gave, never its own space's primary mandate: that one is
+    its certification, which only an agent ends."""
+    if mandate.kind != MandateKind.OBTAINED:
+        raise ApplicationError(
+            _("Only a mandate given to a representative can be revoked here."),
+            code="revoke_primary",
+        )
 
 
 @transaction.atomic(durable=True)
@@ -265,6 +312,46 @@ def mandate_renounce(*, by: User, mandate: Mandate, reason: str = "") -> Mandate
             code="renounce_forbidden",
         )
     return end(by=by, mandate=mandate, cause=EndCause.RENOUNCED, reason=reason)
+
+
+@transaction.atomic(durable=True)
+def mandate_renounce_as_space(*, client: SpaceActor, mandate: Mandate, reason: str = "") -> Mandate:
+    """An API client of the representative's space gives an obtained mandate up."""
+    if mandate.kind != MandateKind.OBTAINED:
+        raise ApplicationError(
+            _("Only an obtained mandate can be renounced; an employer revokes its own."),
+            code="renounce_primary",
+        )
+    if mandate.grantee_space_id != client.space_id:
+        raise ApplicationError(
+            _("Only the space that holds a mandate may renounce it."), code="renounce_forbidden"
+        )
+    return end(by=None, mandate=mandate, cause=EndCause.RENOUNCED, reason=reason, client=client)
+
+
+@transaction.atomic(durable=True)
+def mandate_revoke_as_space(*, client: SpaceActor, mandate: Mandate, reason: str = "") -> Mandate:
+    """An API client of the employer's own space revokes a mandate the employer gave to a
+    representative; never the space's own primary mandate (``revoke_primary``).
+
+    The space must be the employer's own open professional space and certified, at the
+    action level, for the mandate's domain (the API equivalent of its administrators).
+    """
+    from mandat.mandates.policies import space_can
+
+    own = Space.objects.filter(
+        pk=client.space_id,
+        organisation_id=mandate.employer.organisation_id,
+        kind=SpaceKind.PROFESSIONAL,
+        closed_at__isnull=True,
+    ).exists()
+    if not own or not space_can(client.space_id, Level.ACT, mandate.employer_id, mandate.domain_id):
+        raise ApplicationError(
+            _("Only the employer's own certified space may revoke this mandate."),
+            code="revoke_forbidden",
+        )
+    _require_obtained(mandate)
+    return end(by=None, mandate=mandate, cause=EndCause.REVOKED, reason=reason, client=client)
 
 
 def mandates_expire_due(*, now: dt.datetime | None = None, batch: int = 500) -> int:

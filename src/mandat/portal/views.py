@@ -29,23 +29,20 @@ def _space(request: HttpRequest, space_id: int) -> Space:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    spaces = space_selectors.spaces_of_user(user=user)
-    overview = [(space, mandate_selectors.certifications_of_space(space=space)) for space in spaces]
-    return render(request, "portal/home.html", {"overview": overview})
+    """The person's spaces: certifications, what waits to be done, what is unread."""
+    return render(request, "portal/home.html", {"summaries": selectors.home(user=_user(request))})
 
 
 @login_required
 def space_detail(request: HttpRequest, space_id: int) -> HttpResponse:
     space = _space(request, space_id)
+    user = _user(request)
     context = {
         "space": space,
-        "notices": selectors.unread_notices(space=space),
-        "deliveries": selectors.ebox(space=space),
+        "notices": selectors.unread_notices(user=user, space=space),
+        "documents": selectors.latest_documents(user=user, space=space),
+        "unread_documents": selectors.unread_document_count(user=user, space=space),
         "certifications": mandate_selectors.certifications_of_space(space=space),
-        "clients": mandate_selectors.obtained_mandates_of_space(space=space)[:50],
-        "client_count": mandate_selectors.obtained_mandates_of_space(space=space).count(),
-        "members": space_selectors.members_of_space(space=space),
     }
     return render(request, "portal/space.html", context)
 
@@ -55,7 +52,7 @@ def space_detail(request: HttpRequest, space_id: int) -> HttpResponse:
 def notice_read(request: HttpRequest, space_id: int, notice_id: int) -> HttpResponse:
     space = _space(request, space_id)
     try:
-        notice = selectors.notice_of_space(space=space, notice_id=notice_id)
+        notice = selectors.notice_of_space(user=_user(request), space=space, notice_id=notice_id)
         documents.notice_mark_read(by=_user(request), notice=notice)
     except ApplicationError as error:
         raise Http404(str(error)) from error
@@ -64,13 +61,12 @@ def notice_read(request: HttpRequest, space_id: int, notice_id: int) -> HttpResp
 
 @login_required
 def ebox_letter(request: HttpRequest, space_id: int, delivery_id: int) -> HttpResponse:
-    """A letter of the space's e-Box, as PDF: for the space's members only."""
+    """A document of the space's e-Box, as PDF; opening it marks it read (audited)."""
     space = _space(request, space_id)
+    user = _user(request)
     try:
-        delivery = selectors.delivery_of_space(
-            user=_user(request), space=space, delivery_id=delivery_id
-        )
-        pdf = documents.letter_pdf(delivery.letter)
+        delivery = selectors.delivery_of_space(user=user, space=space, delivery_id=delivery_id)
+        pdf = documents.delivery_open(by=user, delivery=delivery)
     except ApplicationError as error:
         raise Http404(str(error)) from error
     response = HttpResponse(pdf, content_type="application/pdf")

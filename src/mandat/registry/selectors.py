@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 
 from mandat.catalog.models import Institution
@@ -63,3 +64,56 @@ def employers_search(
     if text:
         employers = employers.filter(Q(name__icontains=text) | Q(employer_number__startswith=text))
     return employers.order_by("name", "pk")
+
+
+def representatives_search(*, text: str = "") -> QuerySet[Representative]:
+    representatives = Representative.objects.all()
+    if text:
+        representatives = representatives.filter(
+            Q(denomination__icontains=text) | Q(registration_number__startswith=text)
+        )
+    return representatives.order_by("denomination", "pk")
+
+
+EMPLOYERS, REPRESENTATIVES, BOTH = "employers", "representatives", "both"
+
+
+def registry_search(*, text: str = "", kind: str = BOTH) -> QuerySet[Any]:
+    """Employers and/or representatives whose name contains ``text`` or whose number starts
+    with it (spaces ignored), as rows of ``kind, id, name, number, institution, city``.
+
+    One query ordered by name, so a page of the result is a slice of it.
+    """
+    text = " ".join(text.split())
+    digits = "".join(text.split())
+    number_prefix = digits if digits.isascii() and digits.isdigit() else None
+    employers: QuerySet[Any] = Employer.objects.annotate(
+        kind=Value("employer", output_field=CharField()),
+        number=F("employer_number"),
+        institution_code=F("institution__code"),
+    )
+    representatives: QuerySet[Any] = Representative.objects.annotate(
+        kind=Value("representative", output_field=CharField()),
+        name=F("denomination"),
+        number=F("registration_number"),
+        institution_code=Value("", output_field=CharField()),
+    )
+    if text:
+        employers = employers.filter(
+            Q(name__icontains=text) | Q(employer_number__startswith=number_prefix or text)
+        )
+        representatives = representatives.filter(
+            Q(denomination__icontains=text)
+            | Q(registration_number__startswith=number_prefix or text)
+        )
+    columns = ("kind", "id", "name", "number", "institution_code", "city")
+    # No ordering inside the parts: a compound statement orders only as a whole.
+    employer_rows = employers.order_by().values_list(*columns)
+    representative_rows = representatives.order_by().values_list(*columns)
+    if kind == EMPLOYERS:
+        rows = employer_rows
+    elif kind == REPRESENTATIVES:
+        rows = representative_rows
+    else:
+        rows = employer_rows.union(representative_rows, all=True)
+    return rows.order_by("name", "kind", "id")

@@ -40,26 +40,35 @@ def _checked_language(language: str) -> str:
     return language
 
 
-def _clean_name(value: str) -> str:
+def _clean_name(value: str, *, field: str = "name") -> str:
     """Collapse spacing and drop invisible control and format characters (e.g. soft hyphens)."""
     visible = "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cf"))
     name = " ".join(visible.split())
     if not name:
-        raise ApplicationError(_("A name is required."), code="name_required")
+        raise ApplicationError(_("A name is required."), code="name_required", field=field)
     return name
 
 
-@transaction.atomic(durable=True)
-def organisation_create(*, by: User, name: str, scheme: str, identifier: str) -> Organisation:
-    _require_agent(by)
-    normalized = identifiers.normalize(scheme, identifier)
+def _normalized(scheme: str, value: str, *, field: str) -> str:
+    """``identifiers.normalize``, with the error placed on the form field that holds ``value``."""
+    try:
+        return identifiers.normalize(scheme, value)
+    except ApplicationError as error:
+        raise ApplicationError(error.message, code=error.code, field=field) from None
+
+
+def _organisation_create(
+    *, by: User, name: str, scheme: str, identifier: str, name_field: str = "name"
+) -> Organisation:
+    normalized = _normalized(scheme, identifier, field="identifier")
     if Organisation.objects.filter(identifier_scheme=scheme, identifier=normalized).exists():
         raise ApplicationError(
             _("An organisation with this identifier is already registered."),
             code="organisation_exists",
+            field="identifier",
         )
     organisation = Organisation.objects.create(
-        name=_clean_name(name), identifier_scheme=scheme, identifier=normalized
+        name=_clean_name(name, field=name_field), identifier_scheme=scheme, identifier=normalized
     )
     audit.record(
         "registry.organisation_created",
@@ -71,7 +80,12 @@ def organisation_create(*, by: User, name: str, scheme: str, identifier: str) ->
 
 
 @transaction.atomic(durable=True)
-def employer_register(
+def organisation_create(*, by: User, name: str, scheme: str, identifier: str) -> Organisation:
+    _require_agent(by)
+    return _organisation_create(by=by, name=name, scheme=scheme, identifier=identifier)
+
+
+def _employer_register(
     *,
     by: User,
     organisation: Organisation,
@@ -79,10 +93,9 @@ def employer_register(
     employer_number: str,
     name: str,
     address: Address,
-    language: str = "fr",
+    language: str,
 ) -> Employer:
-    _require_agent(by)
-    number = identifiers.normalize(identifiers.Scheme.LU_NATIONAL, employer_number)
+    number = _normalized(identifiers.Scheme.LU_NATIONAL, employer_number, field="employer_number")
     employer = Employer(
         organisation=organisation,
         institution=institution,
@@ -98,6 +111,7 @@ def employer_register(
         raise ApplicationError(
             _("This employer number is already registered with this institution."),
             code="employer_exists",
+            field="employer_number",
         ) from error
     audit.record(
         "registry.employer_registered",
@@ -107,6 +121,29 @@ def employer_register(
         data={"institution": institution.code, "employer_number": number, "name": employer.name},
     )
     return employer
+
+
+@transaction.atomic(durable=True)
+def employer_register(
+    *,
+    by: User,
+    organisation: Organisation,
+    institution: Institution,
+    employer_number: str,
+    name: str,
+    address: Address,
+    language: str = "fr",
+) -> Employer:
+    _require_agent(by)
+    return _employer_register(
+        by=by,
+        organisation=organisation,
+        institution=institution,
+        employer_number=employer_number,
+        name=name,
+        address=address,
+        language=language,
+    )
 
 
 @transaction.atomic(durable=True)
@@ -140,6 +177,53 @@ def employer_update(
     return employer
 
 
+def _representative_register(
+    *,
+    by: User,
+    organisation: Organisation,
+    registration_number: str,
+    denomination: str,
+    address: Address,
+) -> Representative:
+    number = _normalized(
+        identifiers.Scheme.LU_NATIONAL, registration_number, field="registration_number"
+    )
+    if Representative.objects.filter(registration_number=number).exists():
+        raise ApplicationError(
+            _("This registration number is already registered."),
+            code="representative_exists",
+            field="registration_number",
+        )
+    if Representative.objects.filter(organisation=organisation).exists():
+        raise ApplicationError(
+            _("This organisation is already registered as a representative."),
+            code="representative_exists",
+            field="identifier",
+        )
+    representative = Representative(
+        organisation=organisation,
+        registration_number=number,
+        denomination=_clean_name(denomination, field="denomination"),
+        **address.__dict__,
+    )
+    try:
+        with transaction.atomic():
+            representative.save()
+    except IntegrityError as error:  # a concurrent registration won the race
+        raise ApplicationError(
+            _("This registration number is already registered."),
+            code="representative_exists",
+            field="registration_number",
+        ) from error
+    audit.record(
+        "registry.representative_registered",
+        actor_id=by.pk,
+        obj=representative,
+        data={"registration_number": number, "denomination": representative.denomination},
+    )
+    return representative
+
+
 @transaction.atomic(durable=True)
 def representative_register(
     *,
@@ -150,36 +234,13 @@ def representative_register(
     address: Address,
 ) -> Representative:
     _require_agent(by)
-    number = identifiers.normalize(identifiers.Scheme.LU_NATIONAL, registration_number)
-    if Representative.objects.filter(registration_number=number).exists():
-        raise ApplicationError(
-            _("This registration number is already registered."), code="representative_exists"
-        )
-    if Representative.objects.filter(organisation=organisation).exists():
-        raise ApplicationError(
-            _("This organisation is already registered as a representative."),
-            code="representative_exists",
-        )
-    representative = Representative(
+    return _representative_register(
+        by=by,
         organisation=organisation,
-        registration_number=number,
-        denomination=_clean_name(denomination),
-        **address.__dict__,
+        registration_number=registration_number,
+        denomination=denomination,
+        address=address,
     )
-    try:
-        with transaction.atomic():
-            representative.save()
-    except IntegrityError as error:  # a concurrent registration won the race
-        raise ApplicationError(
-            _("This registration number is already registered."), code="representative_exists"
-        ) from error
-    audit.record(
-        "registry.representative_registered",
-        actor_id=by.pk,
-        obj=representative,
-        data={"registration_number": number, "denomination": representative.denomination},
-    )
-    return representative
 
 
 @transaction.atomic(durable=True)
@@ -193,7 +254,7 @@ def representative_update(
     _require_agent(by)
     changes: dict[str, str] = {}
     if denomination is not None:
-        changes["denomination"] = _clean_name(denomination)
+        changes["denomination"] = _clean_name(denomination, field="denomination")
     if address is not None:
         changes.update(address.__dict__)
     for attribute, value in changes.items():
@@ -203,3 +264,114 @@ def representative_update(
         "registry.representative_updated", actor_id=by.pk, obj=representative, data=changes
     )
     return representative
+
+
+def _organisation_for(
+    *, by: User, scheme: str, identifier: str, name: str, name_field: str
+) -> tuple[Organisation, bool]:
+    """The organisation registered under this identifier, or a new one; and whether it is new.
+
+    An organisation already registered under the identifier must bear the same name
+    (compared as ``registry.selectors.comparable_name`` does): a mistyped identifier
+    must not file the new employer under somebody else's organisation.
+    """
+    from mandat.registry.selectors import comparable_name
+
+    normalized = _normalized(scheme, identifier, field="identifier")
+    existing = Organisation.objects.filter(identifier_scheme=scheme, identifier=normalized).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                organisation = _organisation_create(
+                    by=by, name=name, scheme=scheme, identifier=normalized, name_field=name_field
+                )
+            return organisation, True
+        except (IntegrityError, ApplicationError) as error:
+            # Registered at the same moment by another agent: use theirs, if it is the same.
+            if isinstance(error, ApplicationError) and error.code != "organisation_exists":
+                raise
+            existing = Organisation.objects.get(identifier_scheme=scheme, identifier=normalized)
+    if comparable_name(existing.name) != comparable_name(name):
+        raise ApplicationError(
+            _(
+                "This identifier belongs to %(name)s, which is registered under another name. "
+                "Check the identifier, or use the registered name."
+            )
+            % {"name": existing.name},
+            code="organisation_other_name",
+            field="identifier",
+        )
+    return existing, False
+
+
+@dataclass(frozen=True)
+class EmployerRegistration:
+    employer: Employer
+    organisation_created: bool
+
+
+@transaction.atomic(durable=True)
+def employer_register_with_organisation(
+    *,
+    by: User,
+    scheme: str,
+    identifier: str,
+    institution: Institution,
+    employer_number: str,
+    name: str,
+    address: Address,
+    language: str = "fr",
+) -> EmployerRegistration:
+    """Register an employer, and its organisation too when no organisation has that identifier.
+
+    One transaction: a refused employer leaves no organisation behind.
+    """
+    _require_agent(by)
+    organisation, created = _organisation_for(
+        by=by, scheme=scheme, identifier=identifier, name=name, name_field="name"
+    )
+    employer = _employer_register(
+        by=by,
+        organisation=organisation,
+        institution=institution,
+        employer_number=employer_number,
+        name=name,
+        address=address,
+        language=language,
+    )
+    return EmployerRegistration(employer=employer, organisation_created=created)
+
+
+@dataclass(frozen=True)
+class RepresentativeRegistration:
+    representative: Representative
+    organisation_created: bool
+
+
+@transaction.atomic(durable=True)
+def representative_register_with_organisation(
+    *,
+    by: User,
+    scheme: str,
+    identifier: str,
+    registration_number: str,
+    denomination: str,
+    address: Address,
+) -> RepresentativeRegistration:
+    """Register a representative, and its organisation too when it is not registered yet."""
+    _require_agent(by)
+    organisation, created = _organisation_for(
+        by=by,
+        scheme=scheme,
+        identifier=identifier,
+        name=denomination,
+        name_field="denomination",
+    )
+    representative = _representative_register(
+        by=by,
+        organisation=organisation,
+        registration_number=registration_number,
+        denomination=denomination,
+        address=address,
+    )
+    return RepresentativeRegistration(representative=representative, organisation_created=created)

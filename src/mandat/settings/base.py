@@ -33,6 +33,12 @@ DOCUMENT_KEY = ENV.get("MANDAT_DOCUMENT_KEY", DEVELOPMENT_DOCUMENT_KEY)
 #: certificate of their own. Unset in development: a self-signed seal is made in DATA_DIR.
 SEAL_KEY_FILE = ENV.get("MANDAT_SEAL_KEY_FILE", "")
 SEAL_CERT_FILE = ENV.get("MANDAT_SEAL_CERT_FILE", "")
+#: The API's access-token signing key, a private JWK (ES256, P-256) in a JSON file. Unset in
+#: development: one is made in DATA_DIR. Production refuses to start without it.
+API_TOKEN_KEY_FILE = ENV.get("MANDAT_API_TOKEN_KEY_FILE", "")
+#: The public base URL of this deployment: the ``iss`` of access tokens; client assertions name
+#: it, or its token endpoint ``<issuer>/api/v1/oauth/token``, as their ``aud``.
+API_ISSUER = ENV.get("MANDAT_API_ISSUER", "http://localhost:8000").rstrip("/")
 DEBUG = ENV.get("MANDAT_DEBUG", "1") == "1"
 ALLOWED_HOSTS = [h for h in ENV.get("MANDAT_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
 
@@ -48,6 +54,8 @@ def database_config(url: str | None) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(DATA_DIR / "mandat.sqlite3"),
+        # Reconnecting costs more than most API calls (bench/api_load.py): keep it open a while.
+        "CONN_MAX_AGE": 60,
         "OPTIONS": {
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of
             # failing with "database is locked" when a read transaction upgrades.
@@ -96,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mandat.portal.language.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -118,6 +127,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mandat.portal.context_processors.acting",
             ],
         },
     },
@@ -155,6 +165,14 @@ MANDAT_CODE_MAX_TRIES = 5
 MANDAT_DISPATCH_PROMISE_HOURS = int(ENV.get("MANDAT_DISPATCH_PROMISE_HOURS", "72"))
 #: Issue a transmitted request at once, without an agent, when every check passed.
 MANDAT_AUTO_ISSUE = ENV.get("MANDAT_AUTO_ISSUE", "0") == "1"
+#: Seconds an API access token lives.
+MANDAT_API_TOKEN_LIFETIME = 300
+#: Calls one API client may make per window (``MANDAT_API_RATE_WINDOW`` seconds), over every
+#: process; the limiter answers 429 beyond. See ``mandat.api.ratelimit``.
+MANDAT_API_RATE_LIMIT = int(ENV.get("MANDAT_API_RATE_LIMIT", "60000"))
+MANDAT_API_RATE_WINDOW = int(ENV.get("MANDAT_API_RATE_WINDOW", "60"))
+#: Seconds between two syncs of a process's counts with the shared table (0: every call).
+MANDAT_API_RATE_SYNC = float(ENV.get("MANDAT_API_RATE_SYNC", "1.0"))
 #: Argon2id cost for security codes (RFC 9106, second recommended option).
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_COST_KIB = 65536

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from mandat.accounts.models import User
@@ -21,6 +21,16 @@ def _require_admin(user: User, space: Space) -> None:
         raise ApplicationError(
             _("Only an administrator of this space may do this."), code="space_admin_required"
         )
+
+
+def _lock(space_id: int) -> Space:
+    """Lock the space's row: membership changes of one space run one after the other.
+
+    Counting administrators cannot lock the rows it counts (PostgreSQL refuses FOR
+    UPDATE with an aggregate, and a lock on rows misses the ones being added), so two
+    administrators removing each other at once could otherwise both succeed.
+    """
+    return Space.objects.select_for_update().get(pk=space_id)
 
 
 def _employer_of(space: Space) -> int | None:
@@ -73,17 +83,32 @@ def space_create(
 
 
 @transaction.atomic(durable=True)
-def member_add(*, by: User, space: Space, user: User, role: str = Role.COLLABORATOR) -> Membership:
+def member_add(
+    *,
+    by: User,
+    space: Space,
+    user: User,
+    role: str = Role.COLLABORATOR,
+    employers: Iterable[Employer] | None = None,
+    domains: Iterable[Domain] | None = None,
+) -> Membership:
+    """Add a person to a space (procedure D), with their restrictions if any, at once."""
+    space = _lock(space.pk)
     _require_admin(by, space)
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
     if not user.is_active:
         raise ApplicationError(_("This account is not active."), code="user_inactive")
+    duplicate = ApplicationError(
+        _("This person is already a member of this space."), code="member_exists"
+    )
     if Membership.objects.filter(space=space, user=user, removed_at__isnull=True).exists():
-        raise ApplicationError(
-            _("This person is already a member of this space."), code="member_exists"
-        )
-    membership = Membership.objects.create(space=space, user=user, role=role)
+        raise duplicate
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(space=space, user=user, role=role)
+    except IntegrityError as error:  # added at the same moment by another administrator
+        raise duplicate from error
     audit.record(
         "space.member_added",
         actor_id=by.pk,
@@ -91,22 +116,36 @@ def member_add(*, by: User, space: Space, user: User, role: str = Role.COLLABORA
         obj=membership,
         data={"space": space.pk, "user": user.pk, "role": role},
     )
+    if employers is not None or domains is not None:
+        # In the same transaction: the person never holds wider rights than chosen.
+        membership = _restrict(by=by, membership=membership, employers=employers, domains=domains)
     return membership
 
 
 @transaction.atomic(durable=True)
 def member_remove(*, by: User, membership: Membership) -> Membership:
     """Remove a member at once. The last administrator of a space cannot be removed."""
+    return _remove(by=by, membership=membership, action="space.member_removed")
+
+
+@transaction.atomic(durable=True)
+def member_leave(*, by: User, space: Space) -> Membership:
+    """A member leaves a space themselves; the last administrator cannot leave."""
+    membership = Membership.objects.filter(space=space, user=by, removed_at__isnull=True).first()
+    if membership is None:
+        raise ApplicationError(_("This person is no longer a member."), code="member_removed")
+    return _remove(by=by, membership=membership, action="space.member_left")
+
+
+def _remove(*, by: User, membership: Membership, action: str) -> Membership:
+    space = _lock(membership.space_id)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
-    space = membership.space
     if membership.removed_at is not None:
         raise ApplicationError(_("This person is no longer a member."), code="member_removed")
     if membership.user_id != by.pk:
         _require_admin(by, space)
     if membership.role == Role.ADMIN:
-        admins = Membership.objects.select_for_update().filter(
-            space=space, role=Role.ADMIN, removed_at__isnull=True
-        )
+        admins = Membership.objects.filter(space=space, role=Role.ADMIN, removed_at__isnull=True)
         if admins.count() <= 1:
             raise ApplicationError(
                 _("The last administrator of a space cannot be removed."), code="last_admin"
@@ -114,7 +153,7 @@ def member_remove(*, by: User, membership: Membership) -> Membership:
     membership.removed_at = time.now()
     membership.save(update_fields=["removed_at"])
     audit.record(
-        "space.member_removed",
+        action,
         actor_id=by.pk,
         employer_id=_employer_of(space),
         obj=membership,
@@ -134,8 +173,20 @@ def member_restrict(
     """Limit a member to some clients and/or domains; ``None`` lifts that limit.
 
     An empty collection is a real restriction: the member then reaches no
-    client (or no domain) through this space.
+    client (or no domain) through this space. Each client must be one the space
+    holds an active mandate from, or, in an employer's own space, that employer.
     """
+    return _restrict(by=by, membership=membership, employers=employers, domains=domains)
+
+
+def _restrict(
+    *,
+    by: User,
+    membership: Membership,
+    employers: Iterable[Employer] | None,
+    domains: Iterable[Domain] | None,
+) -> Membership:
+    _lock(membership.space_id)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     _require_admin(by, membership.space)
     if membership.removed_at is not None:
@@ -146,6 +197,12 @@ def member_restrict(
         )
     employer_list = None if employers is None else sorted({e.pk for e in employers})
     domain_list = None if domains is None else sorted({d.pk for d in domains})
+    if employer_list and selectors.not_clients(space=membership.space, employer_ids=employer_list):
+        raise ApplicationError(
+            _("A member can only be limited to clients of this space."),
+            code="not_a_client",
+            field="clients",
+        )
     membership.restrict_employers = employer_list is not None
     membership.restrict_domains = domain_list is not None
     membership.save(update_fields=["restrict_employers", "restrict_domains"])
