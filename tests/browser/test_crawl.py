@@ -7,7 +7,9 @@ pages of a list, so a firm's 5,000 clients cost one visit. On every page:
 
 - the server answers without an error (below 400);
 - axe-core finds no WCAG 2.1 A or AA violation (through ``shots``);
-- nothing is wider than the screen: the page never scrolls sideways (WCAG 1.4.10, reflow).
+- nothing is wider than the screen: the page never scrolls sideways (WCAG 1.4.10, reflow);
+- the browser refuses nothing the page asks for (no Content Security Policy violation) and
+  reports no script error.
 
 The pages each role must reach are listed too, so a page that silently lost its link
 fails the test instead of shrinking it.
@@ -105,6 +107,13 @@ def assert_reflows(page: Any) -> None:
     )
 
 
+def _note_complaint(complaints: list[str], message: Any) -> None:
+    """Keep what the browser says about a refused resource (e.g. a CSP violation)."""
+    text = message.text
+    if message.type == "error" and ("Content Security Policy" in text or "Refused" in text):
+        complaints.append(text)
+
+
 def login(page: Any, who: str) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(who)
@@ -120,6 +129,9 @@ def test_every_reachable_page(role: str, browser: Any, mandat_server: Any, shots
     )
     context.set_default_timeout(30_000)
     page = context.new_page()
+    complaints: list[str] = []
+    page.on("console", lambda message: _note_complaint(complaints, message))
+    page.on("pageerror", lambda error: complaints.append(f"script error: {error}"))
     try:
         login(page, role)
         start = "/backoffice/" if role == "agent" else "/"
@@ -134,6 +146,7 @@ def test_every_reachable_page(role: str, browser: Any, mandat_server: Any, shots
             visited.append(urlsplit(page.url).path)
             shots(page, f"{role} {address}")
             assert_reflows(page)
+            assert not complaints, f"{address}: the browser complains: {complaints}"
             for link in links_on(page, mandat_server.base_url):
                 key = shape(link)
                 if key not in seen:
