@@ -23,24 +23,12 @@ from mandat.api import selectors, services, tokens
 from mandat.api.forms import KEY, ApiClientForm, scope_choices
 from mandat.api.models import ApiClient
 from mandat.certification.forms import PageErrors
-from mandat.certification.pages import user_of
+from mandat.certification.pages import admin_space_or_404, user_of
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
-from mandat.spaces import selectors as space_selectors
 from mandat.spaces.models import Space
 
 FIELDS = ("name", "scopes", "expires_on", "method", "public_jwk")
 _SECRET_KEY = "api-client-secret-{pk}"  # noqa: S105 - a session key's name
-
-
-def _admin_space(request: HttpRequest, space_id: int) -> Space:
-    user = user_of(request)
-    try:
-        space = space_selectors.access_space(user=user, space_id=space_id)
-    except NotFoundOrForbidden as error:
-        raise Http404(str(error)) from error
-    if not space_selectors.is_admin(user=user, space=space):
-        raise Http404
-    return space
 
 
 def _client(request: HttpRequest, space: Space, client_pk: int) -> ApiClient:
@@ -52,7 +40,7 @@ def _client(request: HttpRequest, space: Space, client_pk: int) -> ApiClient:
 
 @login_required
 def clients(request: HttpRequest, space_id: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     labels = dict(scope_choices())
     rows = [
         (client, [labels.get(item, item) for item in client.scopes])
@@ -102,7 +90,7 @@ def _form_page(
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest, space_id: int) -> HttpResponse:
     """The client's details on one page; they are kept in the session until confirmed."""
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     if request.method == "POST":
         form = ApiClientForm(request.POST)
         if form.is_valid():
@@ -127,7 +115,7 @@ def register(request: HttpRequest, space_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def check(request: HttpRequest, space_id: int) -> HttpResponse:
     """Check your answers, then register."""
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     draft = _draft(request, space)
     if draft is None:
         return redirect("api:client_register", space.pk)
@@ -173,7 +161,7 @@ def check(request: HttpRequest, space_id: int) -> HttpResponse:
 @never_cache
 @login_required
 def registered(request: HttpRequest, space_id: int, client_pk: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     client = _client(request, space, client_pk)
     secret = request.session.pop(_SECRET_KEY.format(pk=client.pk), None)
     return render(
@@ -191,7 +179,7 @@ def registered(request: HttpRequest, space_id: int, client_pk: int) -> HttpRespo
 @login_required
 @require_http_methods(["GET", "POST"])
 def revoke(request: HttpRequest, space_id: int, client_pk: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     client = _client(request, space, client_pk)
     if client.revoked_at is not None:
         raise Http404

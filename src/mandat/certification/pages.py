@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from mandat.accounts.models import User
 from mandat.certification import selectors, services
@@ -46,6 +47,14 @@ def space_or_404(request: HttpRequest, space_id: int) -> Space:
         return space_selectors.access_space(user=user_of(request), space_id=space_id)
     except NotFoundOrForbidden as error:
         raise Http404(str(error)) from error
+
+
+def admin_space_or_404(request: HttpRequest, space_id: int) -> Space:
+    """A space the person administers; the same 404 as for a missing one otherwise."""
+    space = space_or_404(request, space_id)
+    if not space_selectors.is_admin(user=user_of(request), space=space):
+        raise Http404(_("This page does not exist or you may not open it."))
+    return space
 
 
 def url(name: str, *args: object, **query: str) -> str:

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.dateparse import parse_datetime
 
 from mandat.catalog.models import Domain, Level
@@ -80,15 +79,8 @@ def fold(text: str) -> str:
     return text.lower().translate(_FOLD_TABLE)
 
 
-def _driver() -> tuple[str, Any]:
-    database = connections[DEFAULT_DB_ALIAS]
-    if database.connection is None:
-        database.ensure_connection()
-    return database.vendor, database.connection
-
-
 def _execute(sql: str, params: Sequence[object]) -> Any:
-    vendor, driver = _driver()
+    vendor, driver = policies.driver()
     if vendor == "sqlite":
         return driver.execute(sql.replace("%s", "?"), tuple(params))
     return driver.execute(sql, tuple(params))
@@ -205,7 +197,7 @@ def _sorted(rows: list[_Row], sort: str) -> list[_Row]:
 
 
 def _matching(user_id: int, space_id: int, query: ClientQuery) -> list[_Row]:
-    vendor, _ = _driver()
+    vendor, _ = policies.driver()
     sql, params = _clients_sql(query)
     rows: list[_Row] = _execute(
         sql, [*_visible_params(vendor, user_id, space_id), *params]
@@ -290,7 +282,7 @@ def client_page(*, user_id: int, space_id: int, query: ClientQuery) -> ClientPag
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, query.page), pages)
     part = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    vendor, _ = _driver()
+    vendor, _ = policies.driver()
     held = _mandates_of(vendor, user_id, space_id, [row[0] for row in part])
     return ClientPage(
         rows=[_client_row(row, held) for row in part], total=total, page=page, pages=pages
@@ -306,7 +298,7 @@ def iter_clients(
 ) -> Iterator[ClientRow]:
     """Every matching client in the list's order, with its mandates, ``chunk`` at a time."""
     rows = _matching(user_id, space_id, query)
-    vendor, _ = _driver()
+    vendor, _ = policies.driver()
     domains = _domains()
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
@@ -317,7 +309,7 @@ def iter_clients(
 
 def client_of_space(*, user_id: int, space_id: int, employer_id: int) -> list[HeldMandate]:
     """The mandates of one client this person may consult in this space; empty when none."""
-    vendor, _ = _driver()
+    vendor, _ = policies.driver()
     return _mandates_of(vendor, user_id, space_id, [employer_id]).get(employer_id, [])
 
 
@@ -342,7 +334,7 @@ def acting_client(*, user_id: int, space_id: int, employer_id: int) -> ActingCli
 
     One indexed look-up, cheap enough to run on every page (the acting banner).
     """
-    vendor, _ = _driver()
+    vendor, _ = policies.driver()
     found = _execute(
         _ACTING_SQL, [*_visible_params(vendor, user_id, space_id), employer_id]
     ).fetchone()

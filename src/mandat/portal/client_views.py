@@ -18,12 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mandat.catalog.models import Domain, Level
 from mandat.certification.forms import PageErrors
+from mandat.certification.pages import space_or_404, user_of
 from mandat.core.errors import ApplicationError
 from mandat.mandates import services as mandate_services
 from mandat.mandates.models import EndCause, Mandate, MandateKind
 from mandat.portal import acting, client_selectors
 from mandat.portal.client_selectors import ClientQuery, HeldMandate
-from mandat.portal.views import _space, _user
 from mandat.spaces.models import Space
 from mandat.spaces.selectors import is_admin
 
@@ -126,11 +126,11 @@ def _page_links(
 @require_GET
 @login_required
 def clients(request: HttpRequest, space_id: int) -> HttpResponse:
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     domains = client_selectors.client_domains()
     form = ClientFilterForm(request.GET, domains=domains)
     query, errors = _query(form)
-    page = client_selectors.client_page(user_id=_user(request).pk, space_id=space.pk, query=query)
+    page = client_selectors.client_page(user_id=user_of(request).pk, space_id=space.pk, query=query)
     filters = _filters(query)
     context = {
         "space": space,
@@ -214,11 +214,11 @@ def _csv_rows(
 @login_required
 def clients_csv(request: HttpRequest, space_id: int) -> StreamingHttpResponse:
     """Every client the list shows with these filters, as CSV (UTF-8 with BOM, for Excel)."""
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     domains = client_selectors.client_domains()
     query, _errors = _query(ClientFilterForm(request.GET, domains=domains))
     response = StreamingHttpResponse(
-        _csv_lines(user_id=_user(request).pk, space=space, query=query, domains=domains),
+        _csv_lines(user_id=user_of(request).pk, space=space, query=query, domains=domains),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="clients-{space.pk}.csv"'
@@ -228,7 +228,7 @@ def clients_csv(request: HttpRequest, space_id: int) -> StreamingHttpResponse:
 
 def _client_mandates(request: HttpRequest, space: Space, employer_id: int) -> list[HeldMandate]:
     mandates = client_selectors.client_of_space(
-        user_id=_user(request).pk, space_id=space.pk, employer_id=employer_id
+        user_id=user_of(request).pk, space_id=space.pk, employer_id=employer_id
     )
     if not mandates:
         raise Http404(str(_("This client does not exist or you may not see it.")))
@@ -238,7 +238,7 @@ def _client_mandates(request: HttpRequest, space: Space, employer_id: int) -> li
 @require_GET
 @login_required
 def client(request: HttpRequest, space_id: int, employer_id: int) -> HttpResponse:
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     mandates = _client_mandates(request, space, employer_id)
     employer = client_selectors.employer_named(employer_id)
     current = acting.current(request)
@@ -246,7 +246,7 @@ def client(request: HttpRequest, space_id: int, employer_id: int) -> HttpRespons
         "space": space,
         "employer": employer,
         "mandates": mandates,
-        "is_admin": is_admin(user=_user(request), space=space),
+        "is_admin": is_admin(user=user_of(request), space=space),
         "acting_here": current is not None
         and (current.space_id, current.employer_id) == (space.pk, employer_id),
     }
@@ -257,7 +257,7 @@ def client(request: HttpRequest, space_id: int, employer_id: int) -> HttpRespons
 @login_required
 def act_for(request: HttpRequest, space_id: int, employer_id: int) -> HttpResponse:
     """Remember that the person now works for this client (the banner shows it on every page)."""
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     _client_mandates(request, space, employer_id)
     acting.start(request, space_id=space.pk, employer_id=employer_id)
     return redirect("portal:client", space.pk, employer_id)
@@ -280,7 +280,7 @@ def _renounceable(request: HttpRequest, space: Space, employer_id: int, mandate_
     """An active obtained mandate of this client in this space, for an administrator; else 404."""
     held = _client_mandates(request, space, employer_id)
     if mandate_id not in {m.mandate_id for m in held} or not is_admin(
-        user=_user(request), space=space
+        user=user_of(request), space=space
     ):
         raise Http404(str(_("This mandate does not exist or you may not renounce it.")))
     mandate = (
@@ -299,18 +299,18 @@ def renounce(
     request: HttpRequest, space_id: int, employer_id: int, mandate_id: int
 ) -> HttpResponse:
     """Confirm, then give a mandate up: the space loses this domain of this client at once."""
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     mandate = _renounceable(request, space, employer_id, mandate_id)
     if request.method == "POST":
         try:
-            mandate_services.mandate_renounce(by=_user(request), mandate=mandate)
+            mandate_services.mandate_renounce(by=user_of(request), mandate=mandate)
         except ApplicationError as error:
             raise Http404(str(error)) from error
         return redirect("portal:renounced", space.pk, employer_id, mandate.pk)
     others = [
         m
         for m in client_selectors.client_of_space(
-            user_id=_user(request).pk, space_id=space.pk, employer_id=employer_id
+            user_id=user_of(request).pk, space_id=space.pk, employer_id=employer_id
         )
         if m.mandate_id != mandate.pk
     ]
@@ -323,7 +323,7 @@ def renounce(
 def renounced(
     request: HttpRequest, space_id: int, employer_id: int, mandate_id: int
 ) -> HttpResponse:
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     mandate = (
         Mandate.objects.select_related("employer", "domain")
         .filter(
@@ -338,7 +338,7 @@ def renounced(
         raise Http404(str(_("This mandate does not exist or you may not see it.")))
     still_client = bool(
         client_selectors.client_of_space(
-            user_id=_user(request).pk, space_id=space.pk, employer_id=employer_id
+            user_id=user_of(request).pk, space_id=space.pk, employer_id=employer_id
         )
     )
     context = {"space": space, "mandate": mandate, "still_client": still_client}

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from mandat.certification.pages import space_or_404, user_of
 from mandat.core.errors import ApplicationError
 from mandat.documents import services as documents
 from mandat.portal import selectors
-from mandat.portal.views import _space, _user
 
 PAGE_SIZE = 25
 
@@ -30,8 +30,8 @@ def _filters(request: HttpRequest) -> selectors.InboxFilters:
 @login_required
 def inbox(request: HttpRequest, space_id: int) -> HttpResponse:
     """Documents of the space's e-Box that the person may open, newest first."""
-    space = _space(request, space_id)
-    user = _user(request)
+    space = space_or_404(request, space_id)
+    user = user_of(request)
     filters = _filters(request)
     documents_found = selectors.inbox(user=user, space=space, filters=filters)
     page = Paginator(documents_found, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -72,8 +72,8 @@ def delivery_unread(request: HttpRequest, space_id: int, delivery_id: int) -> Ht
 
 
 def _set_read(request: HttpRequest, space_id: int, delivery_id: int, *, read: bool) -> HttpResponse:
-    space = _space(request, space_id)
-    user = _user(request)
+    space = space_or_404(request, space_id)
+    user = user_of(request)
     try:
         delivery = selectors.delivery_of_space(user=user, space=space, delivery_id=delivery_id)
         if read:

@@ -15,7 +15,7 @@ from mandat.accounts import selectors as account_selectors
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain
 from mandat.certification.forms import PageErrors
-from mandat.certification.pages import space_or_404, user_of
+from mandat.certification.pages import admin_space_or_404, space_or_404, user_of
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
 from mandat.portal import member_forms, member_selectors
 from mandat.registry.models import Employer
@@ -31,14 +31,6 @@ _BAD_LINES_SHOWN = 10
 def _page(request: HttpRequest, template: str, **context: Any) -> HttpResponse:
     context.setdefault("errors", None)
     return render(request, f"portal/{template}", context)
-
-
-def _admin_space(request: HttpRequest, space_id: int) -> Space:
-    """A space the person administers; the same 404 as for a missing one otherwise."""
-    space = space_or_404(request, space_id)
-    if not space_selectors.is_admin(user=user_of(request), space=space):
-        raise Http404(_("This page does not exist or you may not open it."))
-    return space
 
 
 def _member_or_404(space: Space, membership_id: int) -> Membership:
@@ -169,7 +161,7 @@ def _returning(request: HttpRequest) -> bool:
 @login_required
 def member_add(request: HttpRequest, space_id: int) -> HttpResponse:
     """Who do you add? An e-mail address or a national identification number."""
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     draft = _draft(request, space)
     errors = PageErrors("person")
     person = str(draft.get("person", ""))
@@ -208,7 +200,7 @@ def member_add(request: HttpRequest, space_id: int) -> HttpResponse:
 
 @login_required
 def member_add_role(request: HttpRequest, space_id: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     draft = _draft(request, space)
     if not draft.get("user"):
         return redirect(_url("member_add", space.pk))
@@ -241,7 +233,7 @@ def member_add_role(request: HttpRequest, space_id: int) -> HttpResponse:
 
 @login_required
 def member_add_restrictions(request: HttpRequest, space_id: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     draft = _draft(request, space)
     if not draft.get("user") or draft.get("role") != Role.COLLABORATOR:
         return redirect(_url("member_add", space.pk))
@@ -278,7 +270,7 @@ def member_add_check(request: HttpRequest, space_id: int) -> HttpResponse:
     a look-up by e-mail or national number must not tell who that person is. The
     name shows once they are a member.
     """
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     draft = _draft(request, space)
     user_id = draft.get("user")
     person = User.objects.filter(pk=user_id).first() if isinstance(user_id, int) else None
@@ -320,7 +312,7 @@ def member_add_check(request: HttpRequest, space_id: int) -> HttpResponse:
 
 @login_required
 def member_added(request: HttpRequest, space_id: int, membership_id: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     membership = _member_or_404(space, membership_id)
     return _page(
         request,
@@ -335,7 +327,7 @@ def member_added(request: HttpRequest, space_id: int, membership_id: int) -> Htt
 
 @login_required
 def member_restrict(request: HttpRequest, space_id: int, membership_id: int) -> HttpResponse:
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     membership = _member_or_404(space, membership_id)
     if membership.role != Role.COLLABORATOR:
         raise Http404(_("An administrator cannot be restricted."))
@@ -388,7 +380,7 @@ def member_restrict(request: HttpRequest, space_id: int, membership_id: int) -> 
 @login_required
 def member_remove(request: HttpRequest, space_id: int, membership_id: int) -> HttpResponse:
     """Ask, saying what the member loses; then remove them at once."""
-    space = _admin_space(request, space_id)
+    space = admin_space_or_404(request, space_id)
     membership = _member_or_404(space, membership_id)
     if membership.user_id == user_of(request).pk:
         return redirect(_url("member_leave", space.pk))

@@ -5,38 +5,23 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from mandat.accounts.models import User
+from mandat.certification.pages import space_or_404, user_of
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
 from mandat.documents import services as documents
 from mandat.mandates import selectors as mandate_selectors
 from mandat.portal import selectors
-from mandat.spaces import selectors as space_selectors
-from mandat.spaces.models import Space
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # noqa: S101 - login_required guarantees it
-    return request.user
-
-
-def _space(request: HttpRequest, space_id: int) -> Space:
-    """The space if the person is a member of it; the same 404 when missing or forbidden."""
-    try:
-        return space_selectors.access_space(user=_user(request), space_id=space_id)
-    except NotFoundOrForbidden as error:
-        raise Http404(str(error)) from error
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The person's spaces: certifications, what waits to be done, what is unread."""
-    return render(request, "portal/home.html", {"summaries": selectors.home(user=_user(request))})
+    return render(request, "portal/home.html", {"summaries": selectors.home(user=user_of(request))})
 
 
 @login_required
 def space_detail(request: HttpRequest, space_id: int) -> HttpResponse:
-    space = _space(request, space_id)
-    user = _user(request)
+    space = space_or_404(request, space_id)
+    user = user_of(request)
     context = {
         "space": space,
         "notices": selectors.unread_notices(user=user, space=space),
@@ -50,10 +35,10 @@ def space_detail(request: HttpRequest, space_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def notice_read(request: HttpRequest, space_id: int, notice_id: int) -> HttpResponse:
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     try:
-        notice = selectors.notice_of_space(user=_user(request), space=space, notice_id=notice_id)
-        documents.notice_mark_read(by=_user(request), notice=notice)
+        notice = selectors.notice_of_space(user=user_of(request), space=space, notice_id=notice_id)
+        documents.notice_mark_read(by=user_of(request), notice=notice)
     except ApplicationError as error:
         raise Http404(str(error)) from error
     return redirect("portal:space", space.pk)
@@ -62,8 +47,8 @@ def notice_read(request: HttpRequest, space_id: int, notice_id: int) -> HttpResp
 @login_required
 def ebox_letter(request: HttpRequest, space_id: int, delivery_id: int) -> HttpResponse:
     """A document of the space's e-Box, as PDF; opening it marks it read (audited)."""
-    space = _space(request, space_id)
-    user = _user(request)
+    space = space_or_404(request, space_id)
+    user = user_of(request)
     try:
         delivery = selectors.delivery_of_space(user=user, space=space, delivery_id=delivery_id)
         pdf = documents.delivery_open(by=user, delivery=delivery)
@@ -79,10 +64,10 @@ def ebox_letter(request: HttpRequest, space_id: int, delivery_id: int) -> HttpRe
 @login_required
 def domain(request: HttpRequest, space_id: int, employer_id: int, domain_code: str) -> HttpResponse:
     """A domain's services for an employer; the first use by a certified space starts eDelivery."""
-    space = _space(request, space_id)
+    space = space_or_404(request, space_id)
     try:
         page = selectors.domain_of_space(
-            user=_user(request), space=space, employer_id=employer_id, domain_code=domain_code
+            user=user_of(request), space=space, employer_id=employer_id, domain_code=domain_code
         )
     except NotFoundOrForbidden as error:
         raise Http404(str(error)) from error
