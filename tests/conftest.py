@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -24,6 +25,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(autouse=True)
+def force_login_is_substantial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Client.force_login`` sessions count as "substantial" (the step-up level), as if the
+    person had used a second factor. A test that needs a lower session sets
+    ``session["mandat.loa"] = "low"`` itself."""
+    from django.test import Client
+
+    from mandat.accounts import assurance
+
+    original = Client.force_login
+
+    def force_login(self: Client, user: Any, backend: str | None = None) -> None:
+        original(self, user, backend)
+        session = self.session
+        session[assurance.SESSION_KEY] = assurance.SUBSTANTIAL
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -42,10 +42,15 @@ def domain(code: str = "AFFILIATIONS") -> Domain:
 
 
 def user(username: str | None = None, *, agent: bool = False, **extra: object) -> User:
+    """A user with password "pw" and a verified e-mail address, so a real login works."""
+    from allauth.account.models import EmailAddress
+
     name = username or f"user{next(_serial)}"
-    return User.objects.create_user(
+    made = User.objects.create_user(
         username=name, email=f"{name}@example.test", password="pw", is_agent=agent, **extra
     )
+    EmailAddress.objects.create(user=made, email=made.email, verified=True, primary=True)
+    return made
 
 
 def agent() -> User:

@@ -15,10 +15,11 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from mandat.settings import base
 
 #: Every development value base.py defines is one production refuses, under MANDAT_<NAME>.
+#: (The OIDC client secret is needed only with an issuer: see its own tests below.)
 DEVELOPMENT_VALUES = {
     f"MANDAT_{name.removeprefix('DEVELOPMENT_')}": getattr(base, name)
     for name in dir(base)
-    if name.startswith("DEVELOPMENT_")
+    if name.startswith("DEVELOPMENT_") and "OIDC" not in name
 }
 GOOD = {
     **{name: f"{name.lower()}-{'x' * 40}" for name in DEVELOPMENT_VALUES},
@@ -61,12 +62,12 @@ def _key_file(folder: Path, name: str, content: object) -> str:
     return str(path)
 
 
-def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _start(tmp_path: Path, show: str = SHOW, **env: str) -> subprocess.CompletedProcess[str]:
     """Load the production settings in a fresh interpreter and print what they chose."""
     env = {**_seal_files(tmp_path), **env}
     env = {name: value for name, value in env.items() if value != "<unset>"}
     return subprocess.run(
-        [sys.executable, "-c", SHOW],
+        [sys.executable, "-c", show],
         env=_clean_env(tmp_path, DJANGO_SETTINGS_MODULE="mandat.settings.production", **env),
         capture_output=True,
         text=True,
@@ -199,3 +200,94 @@ def test_without_database_url_the_default_is_sqlite_in_wal_mode() -> None:
     assert config["ENGINE"] == "django.db.backends.sqlite3"
     assert Path(config["NAME"]).parent == base.DATA_DIR
     assert "PRAGMA journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
+# --- the national eID's client, HTTPS and CSRF ------------------------------------------------
+
+OIDC = {
+    "MANDAT_OIDC_ISSUER": "https://eid.example.lu/realms/citizens",
+    "MANDAT_OIDC_CLIENT_ID": "mandat-portal",
+    "MANDAT_OIDC_CLIENT_SECRET": "x7Kq2-provider-issued-secret-9fT",
+}
+
+
+def test_production_starts_with_a_real_oidc_client(tmp_path: Path) -> None:
+    started = _start(tmp_path, **GOOD, **OIDC)
+    assert started.returncode == 0, started.stderr
+
+
+def test_without_an_issuer_no_oidc_secret_is_needed(tmp_path: Path) -> None:
+    started = _start(tmp_path, **GOOD, MANDAT_OIDC_CLIENT_SECRET="")
+    assert started.returncode == 0, started.stderr
+
+
+OIDC_REFUSED = [
+    ("MANDAT_OIDC_CLIENT_SECRET", None),
+    ("MANDAT_OIDC_CLIENT_SECRET", ""),
+    ("MANDAT_OIDC_CLIENT_SECRET", "   "),
+    ("MANDAT_OIDC_CLIENT_SECRET", "secret"),
+    ("MANDAT_OIDC_CLIENT_SECRET", "changeme"),
+    ("MANDAT_OIDC_CLIENT_SECRET", "dev-only-insecure-oidc-client-secret"),
+    ("MANDAT_OIDC_CLIENT_SECRET", "short-secret"),
+    *(
+        [("MANDAT_OIDC_CLIENT_SECRET", base.DEVELOPMENT_OIDC_CLIENT_SECRET)]
+        if hasattr(base, "DEVELOPMENT_OIDC_CLIENT_SECRET")
+        else []
+    ),
+    ("MANDAT_OIDC_CLIENT_ID", None),
+    ("MANDAT_OIDC_ISSUER", "http://eid.example.lu/realms/citizens"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    OIDC_REFUSED,
+    ids=[f"{n}-{'unset' if v is None else v.strip()[:12] or 'blank'}" for n, v in OIDC_REFUSED],
+)
+def test_production_refuses_an_oidc_issuer_without_its_real_client(
+    tmp_path: Path, name: str, value: str | None
+) -> None:
+    env = {**GOOD, **{k: v for k, v in OIDC.items() if k != name}}
+    if value is not None:
+        env[name] = value
+    started = _start(tmp_path, **env)
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert name in started.stderr
+    assert OIDC["MANDAT_OIDC_CLIENT_SECRET"] not in started.stderr
+
+
+SHOW_TRANSPORT = (
+    "import django; django.setup(); from django.conf import settings as s; import json; "
+    "print(json.dumps({k: getattr(s, k, None) for k in ("
+    "'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', "
+    "'SECURE_HSTS_PRELOAD', 'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_HTTPONLY', "
+    "'CSRF_COOKIE_SECURE', 'CSRF_COOKIE_HTTPONLY', 'SECURE_CONTENT_TYPE_NOSNIFF', "
+    "'SECURE_REFERRER_POLICY', 'X_FRAME_OPTIONS', 'SECURE_PROXY_SSL_HEADER', 'MIDDLEWARE')}))"
+)
+
+
+def _transport(tmp_path: Path, **env: str) -> dict[str, object]:
+    started = _start(tmp_path, SHOW_TRANSPORT, **GOOD, **env)
+    assert started.returncode == 0, started.stderr
+    return dict(json.loads(started.stdout))
+
+
+def test_production_forces_https_with_hsts_and_secure_cookies(tmp_path: Path) -> None:
+    chosen = _transport(tmp_path)
+    assert chosen["SECURE_SSL_REDIRECT"] is True
+    assert chosen["SECURE_HSTS_SECONDS"] >= 31_536_000  # type: ignore[operator]
+    assert chosen["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert chosen["SECURE_HSTS_PRELOAD"] is False  # the domain's owner decides preloading
+    assert chosen["SESSION_COOKIE_SECURE"] is chosen["SESSION_COOKIE_HTTPONLY"] is True
+    assert chosen["CSRF_COOKIE_SECURE"] is chosen["CSRF_COOKIE_HTTPONLY"] is True
+    assert chosen["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert chosen["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert chosen["X_FRAME_OPTIONS"] == "DENY"
+    assert "django.middleware.csrf.CsrfViewMiddleware" in chosen["MIDDLEWARE"]  # type: ignore[operator]
+    assert chosen["SECURE_PROXY_SSL_HEADER"] is None  # no proxy: the header is not trusted
+
+
+def test_behind_proxies_production_trusts_their_scheme_header(tmp_path: Path) -> None:
+    chosen = _transport(tmp_path, MANDAT_PROXY_COUNT="1")
+    assert chosen["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]

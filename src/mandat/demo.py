@@ -30,6 +30,10 @@ from mandat.spaces import services as spaces
 from mandat.spaces.models import Space, SpaceKind
 
 DEMO_PASSWORD = "demo-mandat-2026"  # noqa: S105 - printed by the command, demo data only
+#: Every demo user's authenticator-app secret (RFC 6238, base32), so that the demo and the
+#: browser tests reach the level of assurance "substantial" with password + code. Demo only:
+#: published in the README.
+DEMO_TOTP_SECRET = "MANDATDEMOTOTPSECRETFORTHEDEMO23"  # noqa: S105
 BOULANGERIE_NUMBER = "20191234567"
 SALARY_NUMBER = "2020220124699"
 FIDUCIARY_NUMBER = "20081122334"
@@ -108,6 +112,12 @@ def _user(username: str, first: str, last: str, *, agent: bool = False) -> User:
         is_agent=agent,
         is_staff=agent,
     )
+    # Demo people log in at once (a verified address) and have a second factor.
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    TOTP.activate(user, DEMO_TOTP_SECRET)
     return user
 
 

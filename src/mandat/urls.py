@@ -1,5 +1,5 @@
+from allauth.account import views as account_views
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mandat.api.api import api
@@ -12,7 +12,9 @@ urlpatterns = [
     path("", include("mandat.certification.urls")),
     path("", include("mandat.api.urls")),
     path("backoffice/", include("mandat.backoffice.urls")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", account_views.login, name="login"),
+    path("logout/", account_views.logout, name="logout"),
+    path("accounts/", include("mandat.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

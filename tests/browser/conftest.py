@@ -388,3 +388,69 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if isinstance(server, MandatServer):
             report.sections.append(("mandat server log (tail)", server.log_tail()))
     return report
+
+
+# Logging in
+
+
+#: The last TOTP period each demo user logged in with: the server accepts a code only once.
+_USED_PERIODS: dict[str, int] = {}
+TOTP_PERIOD = 30
+
+
+def totp_code(who: str) -> str:
+    """The demo user's authenticator code now (RFC 6238 from ``DEMO_TOTP_SECRET``), waiting
+    for the next period when this user already logged in with the current one."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from mandat.demo import DEMO_TOTP_SECRET
+
+    period = int(time.time()) // TOTP_PERIOD
+    while period <= _USED_PERIODS.get(who, -1):
+        time.sleep((period + 1) * TOTP_PERIOD - time.time() + 0.05)
+        period = int(time.time()) // TOTP_PERIOD
+    _USED_PERIODS[who] = period
+    return format_hotp_value(hotp_value(DEMO_TOTP_SECRET, period))
+
+
+def log_in(page: Any, who: str, *, shots: Any = None, keyboard: bool = False) -> None:
+    """Log a demo user in the way a person does: username, password, then the code of their
+    authenticator app (the demo's second factor), which gives the session the level
+    "substantial". With ``shots`` both pages are screenshotted and checked with axe; with
+    ``keyboard`` the fields are reached with Tab and the forms sent with Enter."""
+    from mandat.demo import DEMO_PASSWORD
+
+    if not page.url.endswith("/login/"):
+        page.goto("/login/")
+    _type(page, page.get_by_label("Username"), who, keyboard=keyboard)
+    _type(page, page.get_by_label("Password"), DEMO_PASSWORD, keyboard=keyboard)
+    if shots is not None:
+        shots(page, f"{who} login")
+    _send(page, page.get_by_role("button", name="Log in", exact=True), keyboard=keyboard)
+    page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    _type(page, page.get_by_label("Authentication code"), totp_code(who), keyboard=keyboard)
+    if shots is not None:
+        shots(page, f"{who} second factor")
+    _send(page, page.get_by_role("button", name="Continue", exact=True), keyboard=keyboard)
+    page.wait_for_url(lambda url: "/accounts/2fa/" not in url and "/login/" not in url)
+    page.get_by_role("button", name="Log out").wait_for()
+
+
+def _type(page: Any, field: Any, text: str, *, keyboard: bool) -> None:
+    if not keyboard:
+        field.fill(text)
+        return
+    for _ in range(40):
+        if field.evaluate("f => f === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    else:
+        raise AssertionError("the field never took the focus")
+    page.keyboard.type(text)
+
+
+def _send(page: Any, button: Any, *, keyboard: bool) -> None:
+    if keyboard:
+        page.keyboard.press("Enter")  # submits the form from its last field
+    else:
+        button.click()

@@ -10,7 +10,7 @@ from typing import Any
 from joserfc.jwk import OKPKey
 from playwright.sync_api import expect
 
-from mandat.demo import DEMO_PASSWORD
+from tests.browser.conftest import log_in
 
 
 def _submit(page: Any, shots: Any, name: str, button: str, url: str) -> None:
@@ -21,10 +21,7 @@ def _submit(page: Any, shots: Any, name: str, button: str, url: str) -> None:
 
 def test_salary_registers_and_revokes_api_clients(people: Any, shots: Any) -> None:
     page = people("salary")
-    page.goto("/login/")
-    page.get_by_label("Username").fill("salary")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "salary")
     page.get_by_role("link", name="Salary S.A.").first.click()
     expect(page).to_have_url(re.compile(r"/spaces/\d+/$"))
     page.get_by_role("link", name="API clients").click()

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from mandat.demo import DEMO_PASSWORD
+from tests.browser.conftest import log_in
 
 #: Links the crawler does not follow: downloads, leaving, and the Django admin.
 SKIP = re.compile(r"(\.pdf|\.csv|\.json)$|^/(logout|admin|i18n)/|/export")
@@ -115,10 +115,7 @@ def _note_complaint(complaints: list[str], message: Any) -> None:
 
 
 def login(page: Any, who: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(who)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, who)
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mandat.demo import BOULANGERIE_NUMBER, DEMO_PASSWORD, SALARY_NUMBER
-from tests.browser.conftest import COMMAND_TIMEOUT, MANDAT, MandatServer, _with_database
+from tests.browser.conftest import COMMAND_TIMEOUT, MANDAT, MandatServer, _with_database, log_in
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 COLLEAGUE_ID = "1990010112345"
@@ -124,10 +124,8 @@ def test_employer_profile_members_and_mandates_given(
     given_world: MandatServer, people: Any, shots: Any
 ) -> None:
     page = people("employer")
-    page.goto("/login/")
-    page.get_by_label("Username").fill("employer")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    _press(page, shots, "employer spaces", r"/$", button="Log in")
+    log_in(page, "employer", shots=shots)
+    shots(page, "employer spaces")
     _follow(page, shots, "employer space", BOULANGERIE, r"/spaces/\d+/$")
     space_id = int(re.search(r"/spaces/(\d+)/", page.url).group(1))  # type: ignore[union-attr]
 
@@ -224,10 +222,8 @@ def test_employer_profile_members_and_mandates_given(
 
     # The representative loses the ended domain at once; Billing stays open.
     page = people("salary")
-    page.goto("/login/")
-    page.get_by_label("Username").fill("salary")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    _press(page, shots, "salary spaces", r"/$", button="Log in")
+    log_in(page, "salary", shots=shots)
+    shots(page, "salary spaces")
     _follow(page, shots, "salary space", "Salary S.A.", r"/spaces/\d+/$")
     space_id = int(re.search(r"/spaces/(\d+)/", page.url).group(1))  # type: ignore[union-attr]
     employer_id = _employer_id(given_world)

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from mandat.demo import BOULANGERIE_NUMBER, DEMO_PASSWORD, SALARY_NUMBER
+from mandat.demo import BOULANGERIE_NUMBER, SALARY_NUMBER
 from mandat.portal.client_selectors import fold
-from tests.browser.conftest import COMMAND_TIMEOUT, MANDAT, MandatServer, _with_database
+from tests.browser.conftest import COMMAND_TIMEOUT, MANDAT, MandatServer, _with_database, log_in
 
 FIDUCIARY = "Fiduciaire Grand-Duché S.A."
 BANNER = "You are acting for"
@@ -85,10 +85,7 @@ def _go(page: Any, action: Any, url: str) -> None:
 
 
 def _login(page: Any, shots: Any, who: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(who)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    _go(page, page.get_by_role("button", name="Log in").click, r"/$")
+    log_in(page, who)
     shots(page, f"{who} spaces")
 
 

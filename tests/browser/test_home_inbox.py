@@ -15,7 +15,7 @@ from typing import Any
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from mandat.demo import DEMO_PASSWORD
+from tests.browser.conftest import log_in
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 FIDUCIARY = "Fiduciaire Grand-Duché S.A."
@@ -31,10 +31,7 @@ def _navigate(page: Any, action: Any, url: str) -> None:
 
 
 def login(page: Any, shots: Any, who: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(who)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    _navigate(page, page.get_by_role("button", name="Log in", exact=True).click, r"/$")
+    log_in(page, who)
     expect(page.get_by_role("heading", name="Your spaces")).to_be_visible()
     shots(page, f"{who} home")
 

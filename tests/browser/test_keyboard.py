@@ -12,7 +12,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from mandat.demo import BOULANGERIE_NUMBER, DEMO_PASSWORD
+from mandat.demo import BOULANGERIE_NUMBER
+from tests.browser.conftest import log_in
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 #: More Tab presses than any page here needs to reach its last control.
@@ -85,12 +86,8 @@ def test_keyboard_only_certification_request(people: Any, shots: Any) -> None:
 
     # The skip link is the first stop, and it shows.
     tab_to(page, page.get_by_role("link", name="Skip to main content"))
-    type_into(page, page.get_by_label("Username"), "employer")
-    type_into(page, page.get_by_label("Password"), DEMO_PASSWORD)
-    shots(page, "keyboard login")
-    page.evaluate("window.__mandat_seen = true")
-    page.keyboard.press("Enter")  # submits the form from the password field
-    page.wait_for_function("!window.__mandat_seen")
+    # Username, password, then the authenticator code, each form sent with Enter.
+    log_in(page, "employer", shots=shots, keyboard=True)
     expect(page.get_by_role("heading", name="Your spaces")).to_be_visible()
     shots(page, "keyboard spaces")
 

@@ -23,7 +23,8 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from mandat.core import codes
-from mandat.demo import BOULANGERIE_NUMBER, DEMO_PASSWORD, SALARY_NUMBER
+from mandat.demo import BOULANGERIE_NUMBER, SALARY_NUMBER
+from tests.browser.conftest import log_in
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 SALARY = "Salary S.A."
@@ -124,10 +125,8 @@ def proceed(page: Any, shots: Any, name: str, url: str, *, button: str = "Contin
 def login(page: Any, shots: Any, who: str) -> None:
     page.goto("/login/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Username").fill(who)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    shots(page, f"{who} login")
-    submit(page, shots, f"{who} spaces", r"/$", button="Log in")
+    log_in(page, who, shots=shots)
+    shots(page, f"{who} spaces")
     expect(page.get_by_role("heading", name="Your spaces")).to_be_visible()
 
 

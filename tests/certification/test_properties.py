@@ -39,6 +39,9 @@ def _seal_in_tmp(settings: Settings, tmp_path: Path) -> None:
     """Signing makes a development seal in DATA_DIR: keep it out of the checkout."""
     settings.DATA_DIR = tmp_path
     settings.SEAL_KEY_FILE = settings.SEAL_CERT_FILE = ""
+    # Hundreds of attempts by one account: the guessing throttle (tests/security) would
+    # make it wait; these tests are about which code is accepted where.
+    settings.MANDAT_THROTTLE_ENABLED = False
 
 
 @dataclass(frozen=True)

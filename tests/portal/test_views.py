@@ -48,7 +48,7 @@ def test_the_login_page_renders_its_form(client: Client) -> None:
     response = client.get(reverse("login"))
     assert response.status_code == 200
     body = response.content
-    assert b'name="username"' in body
+    assert b'name="login"' in body  # a username or an e-mail address
     assert b'name="password"' in body
     assert b'type="password"' in body
 
@@ -68,13 +68,13 @@ def test_an_anonymous_visitor_cannot_open_a_space(client: Client, space: Space) 
 def test_a_person_logs_in_and_lands_on_their_spaces(
     client: Client, member: User, space: Space
 ) -> None:
-    response = client.post(reverse("login"), {"username": "member", "password": "pw"}, follow=True)
+    response = client.post(reverse("login"), {"login": "member", "password": "pw"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("portal:home")
     assert "Garage Muller S.à r.l." in response.content.decode()
 
 
 def test_a_wrong_password_keeps_the_person_on_the_login_page(client: Client, member: User) -> None:
-    response = client.post(reverse("login"), {"username": "member", "password": "nope"})
+    response = client.post(reverse("login"), {"login": "member", "password": "nope"})
     assert response.status_code == 200
     assert b'role="alert"' in response.content
     assert client.get("/").status_code == 302

@@ -28,6 +28,13 @@ class User(AbstractUser):
         default="",
         help_text=_("Luxembourg national identification number (13 digits), without spaces."),
     )
+    session_generation = models.PositiveIntegerField(
+        _("session generation"),
+        default=0,
+        help_text=_(
+            'Raised by "log out everywhere": a session started under a lower number has ended.'
+        ),
+    )
 
     class Meta:
         constraints = [

@@ -49,6 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "space_admin_required": 403,
     "scope_act_required": 403,
     "agent_required": 403,
+    "step-up-required": 403,
     "not_an_employer_space": 403,
     "not_found": 404,
     "request_wrong_state": 409,
@@ -69,6 +70,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "revoke_primary": 409,
     "mandate_wrong_state": 409,
     "rate_limited": 429,
+    "too_many_failures": 429,
 }
 
 _HTTP_CODES: dict[int, tuple[str, str | Promise]] = {

@@ -32,6 +32,7 @@ from mandat.api.principal import ApiPrincipal
 from mandat.catalog.models import Level
 from mandat.certification import bulk
 from mandat.certification.bulk import CodePair, LineResult
+from mandat.core import throttle
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
 from mandat.mandates.models import Mandate, MandateStatus
 from mandat.spaces.models import Space
@@ -132,7 +133,8 @@ _ERRORS = problems.problems(400, 401, 403, 422, 429)
 
 
 def _space_of(request: HttpRequest) -> tuple[Space, ApiPrincipal]:
-    """The calling client's space, once it is known to hold ``act`` somewhere."""
+    """The calling client's space, once it is known to hold ``act`` somewhere, and it need
+    not wait after too many wrong codes (429 ``too_many_failures`` with ``Retry-After``)."""
     principal = auth.principal(request)
     if not any(action == Level.ACT for _domain, action in principal.scopes):
         raise ApplicationError(
@@ -144,6 +146,10 @@ def _space_of(request: HttpRequest) -> tuple[Space, ApiPrincipal]:
         raise NotFoundOrForbidden(
             _("This space does not exist or you may not open it."), code="not_found"
         )
+    throttle.check(
+        scope=throttle.CODES,
+        keys=throttle.keys(client=principal.client_id, address=throttle.address_of(request)),
+    )
     return space, principal
 
 
@@ -207,7 +213,10 @@ def redemptions_create(request: HttpRequest, payload: RedemptionsIn) -> Redempti
     not act in answers `scope_missing` (once its security code proved right; it neither
     uses the code nor counts a try). A call tries lines for 20 seconds at
     most (each checks a security code with a deliberately slow hash); the lines it did
-    not reach answer `not_attempted`: send those again.
+    not reach answer `not_attempted`: send those again. Too many wrong codes make the
+    client and its address wait, longer each time: a call during a wait is 429
+    `too_many_failures` with `Retry-After`, and lines reached once a wait began are
+    `not_attempted`.
     """
     space, principal = _space_of(request)
     pairs = [
@@ -221,6 +230,7 @@ def redemptions_create(request: HttpRequest, payload: RedemptionsIn) -> Redempti
             client_id=principal.client_id,
             seconds=SECONDS_PER_CALL,
             allowed_domains=_act_domains(principal),
+            address=throttle.address_of(request),
         )
     )
 
@@ -247,6 +257,7 @@ def redemptions_create_csv(request: HttpRequest, file: File[UploadedFile]) -> Re
             client_id=principal.client_id,
             seconds=SECONDS_PER_CALL,
             allowed_domains=_act_domains(principal),
+            address=throttle.address_of(request),
         )
     )
 

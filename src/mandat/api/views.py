@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from mandat.accounts.assurance import assurance_required
 from mandat.api import selectors, services, tokens
 from mandat.api.forms import KEY, ApiClientForm, scope_choices
 from mandat.api.models import ApiClient
@@ -113,6 +114,7 @@ def register(request: HttpRequest, space_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@assurance_required
 def check(request: HttpRequest, space_id: int) -> HttpResponse:
     """Check your answers, then register."""
     space = admin_space_or_404(request, space_id)
@@ -178,6 +180,7 @@ def registered(request: HttpRequest, space_id: int, client_pk: int) -> HttpRespo
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@assurance_required
 def revoke(request: HttpRequest, space_id: int, client_pk: int) -> HttpResponse:
     space = admin_space_or_404(request, space_id)
     client = _client(request, space, client_pk)

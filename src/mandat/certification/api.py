@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Status
 
+from mandat.accounts import assurance
 from mandat.api.auth import caller
 from mandat.api.problems import problems
 from mandat.catalog.models import Domain, Institution, Level
@@ -46,6 +48,7 @@ from mandat.certification.schemas import (
     StartIn,
     TransmitIn,
 )
+from mandat.core import throttle
 from mandat.core.codes import CodeTypo
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
 from mandat.mandates.models import Mandate, MandateKind, MandateSource, MandateStatus
@@ -76,6 +79,20 @@ def _access_request(request: HttpRequest, request_id: int) -> CertificationReque
             code="not_found",
         )
     return found
+
+
+def _stepped_up(request: HttpRequest) -> None:
+    """Refuse a binding act to a session below ``MANDAT_STEP_UP_LEVEL`` (403
+    ``step-up-required``): the person steps up in the portal, then calls again."""
+    if assurance.needs_step_up(request):
+        raise ApplicationError(
+            _(
+                "This needs a stronger login: confirm it with your second factor in the portal "
+                "(%(url)s), then try again."
+            )
+            % {"url": reverse("accounts:step_up")},
+            code="step-up-required",
+        )
 
 
 def _institution(code: str | None, *, space: Space) -> Institution:
@@ -365,7 +382,9 @@ def request_set_security_code(
 )
 def request_sign(request: HttpRequest, request_id: Id) -> CertificationRequestOut:
     """Step 7: render the summary and sign it with the platform's seal, naming the caller.
-    Every step must be answered (409 ``request_incomplete`` otherwise)."""
+    Every step must be answered (409 ``request_incomplete`` otherwise). A session below the
+    step-up level gets 403 ``step-up-required``."""
+    _stepped_up(request)
     certification_request = _access_request(request, request_id)
     return _described(services.request_sign(by=caller(request), request=certification_request))
 
@@ -389,7 +408,9 @@ def request_reopen(request: HttpRequest, request_id: Id) -> CertificationRequest
 def request_transmit(
     request: HttpRequest, request_id: Id, payload: TransmitIn
 ) -> CertificationRequestOut:
-    """Step 8: send the signed request to the institution. ``confirm`` must be true."""
+    """Step 8: send the signed request to the institution. ``confirm`` must be true.
+    A session below the step-up level gets 403 ``step-up-required``."""
+    _stepped_up(request)
     certification_request = _access_request(request, request_id)
     return _described(
         services.request_transmit(
@@ -403,7 +424,7 @@ def request_transmit(
 
 @router.post(
     "/spaces/{space_id}/certifications",
-    response={201: MandateOut, **_WRITE},
+    response={201: MandateOut, **_WRITE, **problems(429)},
     operation_id="certification_redeem",
 )
 def certification_redeem(
@@ -412,8 +433,11 @@ def certification_redeem(
     """Certify the space for a domain with a posted access code and the security code.
 
     A typing error in the code is ``code_typo`` and does not count as a try; five wrong
-    security codes lock the code.
+    security codes lock the code. A session below the step-up level gets 403
+    ``step-up-required``. Too many wrong codes from one account or address make it wait:
+    429 ``too_many_failures`` with ``Retry-After``.
     """
+    _stepped_up(request)
     user = caller(request)
     space = space_selectors.access_space(user=user, space_id=space_id)
     domain = _domain(payload.domain, payload.institution)
@@ -425,6 +449,7 @@ def certification_redeem(
             kind=payload.kind,
             code=payload.code,
             security_code=payload.security_code,
+            address=throttle.address_of(request),
         )
     return Status(201, _mandate_out(mandate))
 

@@ -49,7 +49,7 @@ from mandat.accounts.models import User
 from mandat.catalog.models import Domain
 from mandat.certification.models import AccessCode, CodeKind
 from mandat.certification.redemption import _redeem
-from mandat.core import audit, codes
+from mandat.core import audit, codes, throttle
 from mandat.core.codes import CodeTypo
 from mandat.core.errors import ApplicationError
 from mandat.mandates.models import Mandate
@@ -112,6 +112,8 @@ _STATUS_OF_ERROR = {
     "code_wrong_space": WRONG_SPACE,
     "mandate_exists": MANDATE_EXISTS,
     "scope_missing": SCOPE_MISSING,
+    # The caller failed too often and must wait (``mandat.core.throttle``): not tried.
+    "too_many_failures": NOT_ATTEMPTED,
 }
 
 
@@ -211,6 +213,7 @@ def _redeem_line(
     space: Space,
     by: User | None,
     allowed_domains: Collection[str] | None,
+    throttle_keys: Sequence[str] = (),
 ) -> LineResult:
     """Redeem one well-formed code in its own transaction, as the portal would."""
     found = (
@@ -234,6 +237,7 @@ def _redeem_line(
         canonical=canonical,
         security_code=pair.security_code,
         allowed_domains=allowed_domains,
+        throttle_keys=throttle_keys,
     )
     if outcome.mandate is not None:
         return _mandate_answer(pair=pair, status=REDEEMED, mandate=outcome.mandate)
@@ -250,7 +254,7 @@ def _redeem_line(
         line=pair.line,
         access_code=pair.access_code,
         status=status,
-        message=error.message,
+        message=str(error) if error.params else error.message,
         reason=error.code if status == REFUSED else None,
     )
 
@@ -263,6 +267,7 @@ def code_redeem_bulk(
     client_id: str | None = None,
     seconds: float | None = None,
     allowed_domains: Collection[str] | None = None,
+    address: str | None = None,
 ) -> list[LineResult]:
     """Redeem representative access codes into ``space``, one answer per line, in line order.
 
@@ -279,7 +284,14 @@ def code_redeem_bulk(
     an API client that may act in those only: any other line is ``scope_missing``,
     decided only once its security code proved right (an unknown or wrong line is
     ``code_unknown`` as ever), and that line neither uses the code nor costs a try.
+
+    Failures count against the client (or person) and its IP ``address``
+    (``mandat.core.throttle``); once they must wait, the remaining lines are
+    ``not_attempted``, with the wait in their message.
     """
+    throttle_keys = throttle.keys(
+        account=by.pk if by is not None else None, client=client_id, address=address
+    )
     if len(pairs) > MAX_LINES:
         raise ApplicationError(
             _("Send at most %(max)d lines at once."), code="too_many_lines", max=MAX_LINES
@@ -334,6 +346,7 @@ def code_redeem_bulk(
                 space=space,
                 by=by,
                 allowed_domains=allowed_domains,
+                throttle_keys=throttle_keys,
             )
         )
     _record_batch(space=space, by=by, client_id=client_id, results=results)
@@ -449,6 +462,7 @@ def code_redeem_csv(
     client_id: str | None = None,
     seconds: float | None = None,
     allowed_domains: Collection[str] | None = None,
+    address: str | None = None,
 ) -> list[LineResult]:
     """``code_redeem_bulk`` for an uploaded CSV file; the answers in file line order."""
     parsed = csv_lines(data)
@@ -459,5 +473,6 @@ def code_redeem_csv(
         client_id=client_id,
         seconds=seconds,
         allowed_domains=allowed_domains,
+        address=address,
     )
     return sorted([*results, *parsed.invalid], key=lambda result: result.line)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mandat.accounts.assurance import assurance_required
 from mandat.catalog.models import Domain
 from mandat.certification import forms, selectors
 from mandat.certification.forms import PageErrors
@@ -18,6 +19,7 @@ from mandat.certification.redemption import (
     code_redeem,
     revocation_preview,
 )
+from mandat.core import throttle
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
 
 _REVOKED = "certification-revoked"
@@ -102,6 +104,7 @@ def certification_add_kind(request: HttpRequest, space_id: int) -> HttpResponse:
 
 
 @login_required
+@assurance_required
 def certification_add_code(request: HttpRequest, space_id: int) -> HttpResponse:
     """Enter the access code and the security code."""
     space = space_or_404(request, space_id)
@@ -111,6 +114,7 @@ def certification_add_code(request: HttpRequest, space_id: int) -> HttpResponse:
         return redirect(url("certification_add", space.pk))
     errors = PageErrors("domain", "code", "security_code", default="code")
     code = ""
+    retry_after: int | None = None
     if request.method == "POST":
         form = forms.RedeemForm(request.POST)
         code = request.POST.get("code", "")
@@ -123,8 +127,11 @@ def certification_add_code(request: HttpRequest, space_id: int) -> HttpResponse:
                     kind=kind,
                     code=form.cleaned_data["code"],
                     security_code=form.cleaned_data["security_code"],
+                    address=throttle.address_of(request),
                 )
             except ApplicationError as error:
+                if isinstance(error, throttle.Throttled):
+                    retry_after = error.retry_after
                 if error.code == "code_typo":  # said outright: a typo costs no try
                     note = _("A typing error does not count as a wrong try.")
                     errors.add("code", f"{error} {note}")
@@ -133,10 +140,11 @@ def certification_add_code(request: HttpRequest, space_id: int) -> HttpResponse:
                 return redirect(url("certification_added", space.pk, mandate.pk))
         else:
             errors.add_form(form)
-    return page(
+    response = page(
         request,
         "add_code.html",
         errors,
+        status=200 if retry_after is None else 429,
         space=space,
         domain=domain,
         kind=kind,
@@ -144,6 +152,9 @@ def certification_add_code(request: HttpRequest, space_id: int) -> HttpResponse:
         change_domain_url=url("certification_add", space.pk, domain=str(domain.pk)),
         back_url=url("certification_add_kind", space.pk, domain=str(domain.pk), kind=kind),
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required

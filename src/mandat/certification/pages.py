@@ -106,7 +106,8 @@ def wizard(*statuses: str) -> Callable[[StepView[P]], SpaceView]:
     """A page of the space's open request, which must be in one of ``statuses``.
 
     Any other state sends the person to the start page, which knows where the
-    request stands.
+    request stands. Only the space's administrators see its request, as in the API
+    (``certification.api``): anyone else gets the same 404 as for a missing page.
     """
 
     def decorate(view: StepView[P]) -> SpaceView:
@@ -114,7 +115,7 @@ def wizard(*statuses: str) -> Callable[[StepView[P]], SpaceView]:
         def step(
             request: HttpRequest, space_id: int, *args: P.args, **kwargs: P.kwargs
         ) -> HttpResponse:
-            space = space_or_404(request, space_id)
+            space = admin_space_or_404(request, space_id)
             draft = selectors.open_request(space=space)
             if draft is None or draft.status not in statuses:
                 return redirect(url("request", space.pk))

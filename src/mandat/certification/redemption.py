@@ -13,7 +13,7 @@ error is raised afterwards.
 from __future__ import annotations
 
 import secrets as pysecrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain
 from mandat.certification.models import AccessCode, CertificationRequest, CodeKind, RequestStatus
-from mandat.core import audit, codes, secrets, time
+from mandat.core import audit, codes, secrets, throttle, time
 from mandat.core.errors import ApplicationError
 from mandat.mandates import services as mandates
 from mandat.mandates.models import EndCause, Mandate, MandateKind, MandateSource, MandateStatus
@@ -173,14 +173,20 @@ def _redeem(
     canonical: str,
     security_code: str,
     allowed_domains: Collection[str] | None = None,
+    throttle_keys: Sequence[str] = (),
 ) -> _Outcome:
     """Check the security code first, then apply the result in a short transaction.
 
     ``allowed_domains``: when given, a code for a domain outside it is refused
     (``scope_missing``), once its security code proved right, without using the
     code or counting a try (``bulk.code_redeem_bulk`` for an API client's scopes).
+    ``throttle_keys``: who guesses (``throttle.keys``); while they must wait, the try is
+    refused before the slow hash runs, and each failure counts under them.
     Must be called outside any transaction.
     """
+    wait = throttle.retry_after(scope=throttle.CODES, keys=throttle_keys)
+    if wait:
+        return _throttled(by=by, space=space, retry_after=wait)
     verified = _verify(canonical=canonical, security_code=security_code)
     return _apply(
         by=by,
@@ -189,7 +195,19 @@ def _redeem(
         kind=kind,
         verified=verified,
         allowed_domains=allowed_domains,
+        throttle_keys=throttle_keys,
     )
+
+
+@transaction.atomic(durable=True)
+def _throttled(*, by: User | None, space: Space, retry_after: int) -> _Outcome:
+    """A try refused unseen, because its guesser failed too often: recorded, not counted."""
+    audit.record(
+        "code.redeem_failed",
+        actor_id=by.pk if by is not None else None,
+        data={"space": space.pk, "reason": "throttled", "retry_after": retry_after},
+    )
+    return _Outcome(error=throttle.Throttled(retry_after))
 
 
 @transaction.atomic(durable=True)
@@ -201,6 +219,7 @@ def _apply(
     kind: str,
     verified: _Verified,
     allowed_domains: Collection[str] | None,
+    throttle_keys: Sequence[str] = (),
 ) -> _Outcome:
     """Apply a verification to the code's state as found under its row lock.
 
@@ -210,21 +229,32 @@ def _apply(
     """
     # ``by`` is None when an API client redeems for its space (``bulk.code_redeem_bulk``).
     actor = by.pk if by is not None else None
-    code = None
-    if verified.code_pk is not None:
-        code = (
-            AccessCode.objects.select_for_update(of=("self",))
-            .select_related("request", "request__employer", "representative", "domain")
-            .filter(pk=verified.code_pk)
-            .first()
-        )
+    # An unknown code runs the same look-up, for a row that cannot exist (ids start at 1),
+    # so that the time of the answer does not tell which codes exist (see _dummy_hash).
+    code = (
+        AccessCode.objects.select_for_update(of=("self",))
+        .select_related("request", "request__employer", "representative", "domain")
+        .filter(pk=verified.code_pk if verified.code_pk is not None else -1)
+        .first()
+    )
     if code is None:
+        wait = throttle.failure(scope=throttle.CODES, keys=throttle_keys)
         audit.record(
-            "code.redeem_failed", actor_id=actor, data={"space": space.pk, "reason": "unknown"}
+            "code.redeem_failed",
+            actor_id=actor,
+            data={"space": space.pk, "reason": "unknown", "wait": wait},
         )
         return _Outcome(error=_wrong_pair())
     employer_id = code.request.employer_id
     if code.locked_at is not None:
+        wait = throttle.failure(scope=throttle.CODES, keys=throttle_keys)
+        audit.record(
+            "code.redeem_failed",
+            actor_id=actor,
+            employer_id=employer_id,
+            obj=code,
+            data={"space": space.pk, "reason": "locked", "wait": wait},
+        )
         return _Outcome(
             error=ApplicationError(
                 _(
@@ -243,6 +273,7 @@ def _apply(
         if code.failed_attempts >= settings.MANDAT_CODE_MAX_TRIES:
             code.locked_at = time.now()
         code.save(update_fields=["failed_attempts", "locked_at"])
+        wait = throttle.failure(scope=throttle.CODES, keys=throttle_keys)
         audit.record(
             "code.redeem_failed",
             actor_id=actor,
@@ -253,6 +284,7 @@ def _apply(
                 "reason": "security_code",
                 "attempts": code.failed_attempts,
                 "locked": code.locked_at is not None,
+                "wait": wait,
             },
         )
         return _Outcome(error=_wrong_pair())
@@ -314,14 +346,23 @@ def _scope_refusal(
 
 
 def code_redeem(
-    *, by: User, space: Space, domain: Domain, kind: str, code: str, security_code: str
+    *,
+    by: User,
+    space: Space,
+    domain: Domain,
+    kind: str,
+    code: str,
+    security_code: str,
+    address: str | None = None,
 ) -> Mandate:
     """Certify ``space`` for ``domain`` with a posted access code and the security code.
 
     ``kind`` is ``holder`` (primary mandate, in the employer's own space) or
     ``representative`` (obtained mandate, in the named representative's space).
     A typing error fails the check symbol and is reported as such: it does not
-    count as a try. Five wrong security codes lock the code.
+    count as a try. Five wrong security codes lock the code. Failures also count
+    against the account and its IP ``address`` (``mandat.core.throttle``): past a few,
+    each try must wait longer, and is refused with ``Throttled`` until then.
     """
     if kind not in (CodeKind.HOLDER, CodeKind.REPRESENTATIVE):
         raise ValueError(f"not a redeemable kind: {kind!r}")
@@ -338,6 +379,7 @@ def code_redeem(
         kind=kind,
         canonical=canonical,
         security_code=security_code,
+        throttle_keys=throttle.keys(account=by.pk, address=address),
     )
     if outcome.error is not None:
         raise outcome.error

@@ -15,11 +15,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from mandat.accounts.assurance import assurance_required
 from mandat.certification import forms, selectors, services
 from mandat.certification.forms import PageErrors
 from mandat.certification.issuing import reference
 from mandat.certification.models import CertificationRequest, RequestStatus
 from mandat.certification.pages import (
+    admin_space_or_404,
     after,
     last_representative_url,
     page,
@@ -202,6 +204,7 @@ def request_check(request: HttpRequest, space: Space, draft: CertificationReques
     )
 
 
+@assurance_required
 @wizard(RequestStatus.DRAFT)
 def request_sign(request: HttpRequest, space: Space, draft: CertificationRequest) -> HttpResponse:
     """Sign the request document: with the person's own certificate, or the platform's seal."""
@@ -236,6 +239,7 @@ def request_sign(request: HttpRequest, space: Space, draft: CertificationRequest
     )
 
 
+@assurance_required
 @wizard(RequestStatus.SIGNED)
 def request_transmit(
     request: HttpRequest, space: Space, draft: CertificationRequest
@@ -244,6 +248,7 @@ def request_transmit(
     return page(request, "transmit.html", space=space, draft=draft)
 
 
+@assurance_required
 @wizard(RequestStatus.SIGNED)
 def request_confirm(
     request: HttpRequest, space: Space, draft: CertificationRequest
@@ -301,7 +306,7 @@ def request_sent(request: HttpRequest, space_id: int) -> HttpResponse:
 
 @login_required
 def request_signed_pdf(request: HttpRequest, space_id: int, request_id: int) -> HttpResponse:
-    space = space_or_404(request, space_id)
+    space = admin_space_or_404(request, space_id)  # the filer's data: administrators only
     signed = selectors.signed_request(space=space, request_id=request_id)
     if signed is None or signed.signed_pdf is None:
         raise Http404

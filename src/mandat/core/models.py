@@ -65,3 +65,27 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class FailureThrottle(models.Model):
+    """Recent failures of one guesser (an account, an API client, an address) in one scope.
+
+    Kept in a table rather than in a process's memory, so that every process of the
+    deployment sees the same count and waits. Written by ``mandat.core.throttle`` only.
+    """
+
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=200)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(db_index=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="failurethrottle_unique_key")
+        ]
+        verbose_name = _("failure throttle")
+        verbose_name_plural = _("failure throttles")
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.failures}"

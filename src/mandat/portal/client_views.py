@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mandat.accounts.assurance import assurance_required
 from mandat.catalog.models import Domain, Level
 from mandat.certification.forms import PageErrors
 from mandat.certification.pages import space_or_404, user_of
@@ -295,6 +296,7 @@ def _renounceable(request: HttpRequest, space: Space, employer_id: int, mandate_
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@assurance_required
 def renounce(
     request: HttpRequest, space_id: int, employer_id: int, mandate_id: int
 ) -> HttpResponse:
@@ -334,7 +336,9 @@ def renounced(
         )
         .first()
     )
-    if mandate is None:
+    # Only administrators renounce: a collaborator, perhaps restricted away from this
+    # client, does not read what became of its mandate.
+    if mandate is None or not is_admin(user=user_of(request), space=space):
         raise Http404(str(_("This mandate does not exist or you may not see it.")))
     still_client = bool(
         client_selectors.client_of_space(

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from mandat.accounts.assurance import assurance_required
 from mandat.certification.forms import PageErrors
 from mandat.certification.pages import space_or_404, user_of
 from mandat.core.errors import ApplicationError, NotFoundOrForbidden
@@ -25,6 +26,7 @@ def given(request: HttpRequest, space_id: int) -> HttpResponse:
 
 
 @login_required
+@assurance_required
 def given_end(request: HttpRequest, space_id: int, mandate_id: int) -> HttpResponse:
     """Ask, saying what stops working; then end the mandate at once."""
     space = space_or_404(request, space_id)

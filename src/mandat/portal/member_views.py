@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from mandat.accounts import selectors as account_selectors
+from mandat.accounts.assurance import assurance_required
 from mandat.accounts.models import User
 from mandat.catalog.models import Domain
 from mandat.certification.forms import PageErrors
@@ -263,6 +264,7 @@ def member_add_restrictions(request: HttpRequest, space_id: int) -> HttpResponse
 
 
 @login_required
+@assurance_required
 def member_add_check(request: HttpRequest, space_id: int) -> HttpResponse:
     """Check your answers, then confirm: the member is added with their restrictions at once.
 
@@ -326,6 +328,7 @@ def member_added(request: HttpRequest, space_id: int, membership_id: int) -> Htt
 
 
 @login_required
+@assurance_required
 def member_restrict(request: HttpRequest, space_id: int, membership_id: int) -> HttpResponse:
     space = admin_space_or_404(request, space_id)
     membership = _member_or_404(space, membership_id)
@@ -378,6 +381,7 @@ def member_restrict(request: HttpRequest, space_id: int, membership_id: int) -> 
 
 
 @login_required
+@assurance_required
 def member_remove(request: HttpRequest, space_id: int, membership_id: int) -> HttpResponse:
     """Ask, saying what the member loses; then remove them at once."""
     space = admin_space_or_404(request, space_id)

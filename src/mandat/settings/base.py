@@ -6,6 +6,7 @@ tightens what this module derives.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's MFA pages load it (the passkey list)
     "django_tasks",
     "django_tasks_db",
     "mandat.core",
@@ -95,6 +97,13 @@ INSTALLED_APPS = [
     "mandat.backoffice",
     "mandat.portal",
     "mandat.api",
+    # After mandat's apps, so that mandat.accounts' templates override allauth's.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -106,9 +115,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "mandat.portal.language.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages, so that an ended session can say why.
+    "mandat.accounts.sessions.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 #: The pages' Content Security Policy (django-csp): their own files only, no inline
@@ -137,6 +151,12 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (name, address) before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 
 TEMPLATES = [
     {
@@ -183,6 +203,13 @@ MANDAT_ACTIVATION_DEADLINE_DAYS = int(ENV.get("MANDAT_ACTIVATION_DEADLINE_DAYS",
 MANDAT_REMINDER_DAYS = int(ENV.get("MANDAT_REMINDER_DAYS", "7"))
 #: Wrong security codes after which an access code is locked.
 MANDAT_CODE_MAX_TRIES = 5
+#: Wrong codes each guesser may enter within ``MANDAT_THROTTLE_WINDOW`` seconds before it
+#: must wait 2, 4, 8... seconds (at most ``MANDAT_THROTTLE_MAX_WAIT``) between tries; per
+#: account, API client and IP address. See ``mandat.core.throttle``.
+MANDAT_THROTTLE_ENABLED = True
+MANDAT_THROTTLE_FREE_FAILURES = {"account": 10, "client": 20, "ip": 30}
+MANDAT_THROTTLE_WINDOW = int(ENV.get("MANDAT_THROTTLE_WINDOW", "86400"))
+MANDAT_THROTTLE_MAX_WAIT = int(ENV.get("MANDAT_THROTTLE_MAX_WAIT", "3600"))
 #: Hours within which the institution promises to post the letters.
 MANDAT_DISPATCH_PROMISE_HOURS = int(ENV.get("MANDAT_DISPATCH_PROMISE_HOURS", "72"))
 #: Issue a transmitted request at once, without an agent, when every check passed.
@@ -199,10 +226,117 @@ MANDAT_API_RATE_SYNC = float(ENV.get("MANDAT_API_RATE_SYNC", "1.0"))
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_COST_KIB = 65536
 
+# == Authentication (django-allauth) and sessions: see mandat.accounts ==
+#: People log in with their username or their e-mail address; a new account must prove its
+#: address before it can log in.
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+#: No "remember me": a session ends with the browser, or at the time-outs below.
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_ADAPTER = "mandat.accounts.adapters.AccountAdapter"
+ACCOUNT_LOGOUT_REDIRECT_URL = "login"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[mandat] "
+DEFAULT_FROM_EMAIL = ENV.get("MANDAT_FROM_EMAIL", "mandat <no-reply@localhost>")
+#: Second factors: an authenticator app (TOTP), passkeys and security keys (WebAuthn), and
+#: recovery codes for when both are lost.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "mandat"
+#: WebAuthn assertions are bound to this site's origin (https, or http://localhost). "1" turns
+#: that check off, for a development server reached by another plain-http name; never in
+#: production, where it would accept assertions made for any site.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = ENV.get("MANDAT_WEBAUTHN_INSECURE_ORIGIN", "0") == "1"
+SOCIALACCOUNT_ADAPTER = "mandat.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+
+#: The national eID, an OpenID Connect provider. Off when the issuer is empty.
+MANDAT_OIDC_ISSUER = ENV.get("MANDAT_OIDC_ISSUER", "").rstrip("/")
+MANDAT_OIDC_CLIENT_ID = ENV.get("MANDAT_OIDC_CLIENT_ID", "")
+MANDAT_OIDC_CLIENT_SECRET = ENV.get("MANDAT_OIDC_CLIENT_SECRET", "")
+#: The authentication context classes to ask the provider for (space-separated), and the one
+#: that, asserted in the ID token's ``acr``, gives the session the level of assurance "high".
+MANDAT_OIDC_ACR_VALUES = ENV.get("MANDAT_OIDC_ACR_VALUES", "")
+MANDAT_OIDC_ACR_HIGH = ENV.get("MANDAT_OIDC_ACR_HIGH", "")
+
+
+def oidc_providers(*, issuer: str, client_id: str, secret: str, acr_values: str) -> dict[str, Any]:
+    """allauth's provider settings for the national eID, with no database row needed.
+
+    The provider class is named even with the eID off: allauth picks its classes once per
+    process, and mandat's strict one must be the one picked.
+    """
+    provider = {
+        "provider_class": "mandat.accounts.oidc.NationalIdProvider",
+        "APPS": [],
+        "OAUTH_PKCE_ENABLED": True,
+    }
+    if not issuer:
+        return {"openid_connect": provider}
+    auth_params = {"acr_values": acr_values} if acr_values else {}
+    app = {
+        "provider_id": "eid",
+        "name": "eID",
+        "client_id": client_id,
+        "secret": secret,
+        "settings": {
+            "server_url": issuer,
+            "auth_params": auth_params,
+            "oauth_pkce_enabled": True,
+            "fetch_userinfo": False,
+        },
+    }
+    return {"openid_connect": {**provider, "APPS": [app]}}
+
+
+SOCIALACCOUNT_PROVIDERS = oidc_providers(
+    issuer=MANDAT_OIDC_ISSUER,
+    client_id=MANDAT_OIDC_CLIENT_ID,
+    secret=MANDAT_OIDC_CLIENT_SECRET,
+    acr_values=MANDAT_OIDC_ACR_VALUES,
+)
+
+#: The level of assurance (mandat.accounts.assurance) that signing, redeeming, ending a mandate
+#: and managing members need.
+MANDAT_STEP_UP_LEVEL = ENV.get("MANDAT_STEP_UP_LEVEL", "substantial")
+#: A session ends after this many seconds without a request, and this many after its login.
+MANDAT_SESSION_IDLE_SECONDS = int(ENV.get("MANDAT_SESSION_IDLE_SECONDS", "1800"))
+MANDAT_SESSION_ABSOLUTE_SECONDS = int(ENV.get("MANDAT_SESSION_ABSOLUTE_SECONDS", "43200"))
+SESSION_COOKIE_AGE = MANDAT_SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# == Login brute force (django-axes): see mandat.core.lockout ==
+#: Failed logins per (name typed, address) before that pair must wait AXES_COOLOFF_TIME.
+AXES_FAILURE_LIMIT = int(ENV.get("MANDAT_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(ENV.get("MANDAT_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "mandat.core.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "mandat.core.lockout.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+#: Masked in django-axes' log lines and stored form data (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "csrfmiddlewaretoken"]
+#: allauth's own login limit counts failures per name from every address, which would let
+#: anyone lock a person out from everywhere: django-axes counts per (name, address) instead.
+#: allauth keeps only its per-address burst limit.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+#: Failures only, not every successful login: the audit trail and sessions record those.
+AXES_DISABLE_ACCESS_LOG = True
+#: Reverse proxies in front of mandat, each appending to X-Forwarded-For: the client's address
+#: is the one the outermost of them saw. 0 (none): REMOTE_ADDR. Code throttles use it too.
+MANDAT_PROXY_COUNT = int(ENV.get("MANDAT_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "mandat.core.throttle.address_of"
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": ENV.get("MANDAT_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # At DEBUG, Django's template engine logs every variable it cannot resolve together
+        # with the whole template context: the values a form shows again, typed codes
+        # included. Never below INFO, whatever MANDAT_LOG_LEVEL says.
+        "django.template": {"level": "INFO"},
+    },
 }
 WHITENOISE_USE_FINDERS = DEBUG

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from . import base as _base
 from .base import *  # noqa: F403
 from .base import (
     API_TOKEN_KEY_FILE,
@@ -15,6 +16,11 @@ from .base import (
     DEVELOPMENT_SECRET_KEY,
     DOCUMENT_KEY,
     ENV,
+    MANDAT_OIDC_CLIENT_ID,
+    MANDAT_OIDC_CLIENT_SECRET,
+    MANDAT_OIDC_ISSUER,
+    MANDAT_PROXY_COUNT,
+    MIDDLEWARE,
     SEAL_CERT_FILE,
     SEAL_KEY_FILE,
     SECRET_KEY,
@@ -74,10 +80,50 @@ if not _is_https_base(ENV.get("MANDAT_API_ISSUER", "")):
 if not ENV.get("DATABASE_URL"):
     raise ImproperlyConfigured("DATABASE_URL must be set in production.")
 
+#: Client secrets nobody may use in production: placeholders and development defaults.
+_PLACEHOLDER_SECRETS = {"", "secret", "changeme", "change-me", "client-secret", "test", "dev"}
+
+
+def _is_weak_oidc_secret(secret: str) -> bool:
+    development = getattr(_base, "DEVELOPMENT_OIDC_CLIENT_SECRET", None)
+    value = secret.strip()
+    return (
+        value.casefold() in _PLACEHOLDER_SECRETS
+        or value == development
+        or value.startswith("dev-only")
+        or len(value) < 16
+    )
+
+
+# The national eID is off without an issuer; with one, its client must be the real one.
+if MANDAT_OIDC_ISSUER:
+    if not _is_https_base(MANDAT_OIDC_ISSUER):
+        raise ImproperlyConfigured("MANDAT_OIDC_ISSUER must be the provider's https:// URL.")
+    if not MANDAT_OIDC_CLIENT_ID.strip():
+        raise ImproperlyConfigured("MANDAT_OIDC_CLIENT_ID must be set when MANDAT_OIDC_ISSUER is.")
+    if _is_weak_oidc_secret(MANDAT_OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "MANDAT_OIDC_CLIENT_SECRET must be set to the secret the identity provider issued "
+            "(at least 16 characters, not a placeholder) when MANDAT_OIDC_ISSUER is set."
+        )
+if "django.middleware.csrf.CsrfViewMiddleware" not in MIDDLEWARE:
+    raise ImproperlyConfigured("The CSRF middleware must stay on in production.")
+
 DEBUG = False
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+#: No script of ours reads the CSRF cookie (the API hands the token out at GET /api/v1/session).
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = True
+#: Load balancers probe the health check over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+if MANDAT_PROXY_COUNT:
+    # TLS ends at the proxies: they say which scheme the client used (see MANDAT_PROXY_COUNT).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 31_536_000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+#: Not preloaded: a preload entry binds the whole registrable domain and its subdomains in
+#: browsers for months, which the institution that owns the domain decides, not this app.
+SECURE_HSTS_PRELOAD = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["demo"]:
             raise CommandError("say what to seed: --demo")
-        from mandat.demo import DEMO_PASSWORD, seed_demo
+        from mandat.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
 
         try:
             world = seed_demo()
@@ -27,3 +27,4 @@ class Command(BaseCommand):
         self.stdout.write("Demo world created. Log in with any of these users:")
         for username in world.users:
             self.stdout.write(f"  {username:<14} password {DEMO_PASSWORD}")
+        self.stdout.write(f"Second factor: add the TOTP secret {DEMO_TOTP_SECRET} to an app.")
