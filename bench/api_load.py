@@ -55,7 +55,7 @@ MANDAT = VENV_BIN / "mandat"
 LUA = BENCH / "api_load.lua"
 CONNECTIONS = 32
 WORKERS = 2
-GRANIAN_THREADS = 4  # blocking threads per worker
+GRANIAN_THREADS = int(os.environ.get("BENCH_GRANIAN_THREADS", "4"))  # blocking threads per worker
 FIDUCIARY_CLIENTS = 5000  # the demo's big fiduciary: employers 19900000001..19900005000
 DOMAINS = ("EMPLOYER", "AFFILIATIONS", "REMUNERATIONS", "BILLING")
 

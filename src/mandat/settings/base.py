@@ -99,17 +99,26 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "mandat.portal.security.PagesCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Last: what follows runs for the pages, not for the JSON API (mandat.core.middleware).
+    "mandat.core.middleware.PagesOnlyMiddleware",
+]
+#: The pages' own middleware, outermost first, which ``PagesOnlyMiddleware`` runs for every
+#: path outside ``/api/``. Only middleware without view hooks may be listed here.
+PAGE_MIDDLEWARE = [
+    "mandat.portal.security.PagesCSPMiddleware",
     "mandat.portal.language.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+#: The admin's check looks for MessageMiddleware in MIDDLEWARE only; it runs for the admin's
+#: pages through PAGE_MIDDLEWARE (tests/test_smoke.py logs in to the admin and sees a message).
+SILENCED_SYSTEM_CHECKS = ["admin.E409"]
 
 #: The pages' Content Security Policy (django-csp): their own files only, no inline
 #: script or style, no framing. See mandat.portal.security for the API's exemption.
