@@ -1,4 +1,4 @@
-"""The API over real HTTP: wrk against ``mandat serve`` (gunicorn) and granian, 2 workers each.
+"""The API over real HTTP: wrk against ``mandat serve`` under gunicorn and granian, 2 workers each.
 
     scripts/with-postgres.sh .venv/bin/python bench/api_load.py   (what ``make bench`` runs)
 
@@ -55,7 +55,7 @@ MANDAT = VENV_BIN / "mandat"
 LUA = BENCH / "api_load.lua"
 CONNECTIONS = 32
 WORKERS = 2
-GRANIAN_THREADS = 4  # blocking threads per worker
+GRANIAN_THREADS = int(os.environ.get("BENCH_GRANIAN_THREADS", "2"))  # per worker
 FIDUCIARY_CLIENTS = 5000  # the demo's big fiduciary: employers 19900000001..19900005000
 DOMAINS = ("EMPLOYER", "AFFILIATIONS", "REMUNERATIONS", "BILLING")
 
@@ -188,35 +188,14 @@ def mandat(args: list[str], env: dict[str, str], log: Path) -> str:
 
 
 def server_command(server: str, port: int) -> list[str]:
-    if server == "gunicorn":
-        return [
-            str(MANDAT),
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-        ]
-    granian = VENV_BIN / "granian"
-    return [
-        str(granian),
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(WORKERS),
-        "--no-ws",
-        # Each blocking thread keeps its own database connection (CONN_MAX_AGE): unbounded,
-        # they exhaust PostgreSQL's max_connections. gunicorn's sync workers run one each.
-        "--blocking-threads",
-        str(GRANIAN_THREADS),
-        "--log-level",
-        "warning",
-        "mandat.wsgi:application",
-    ]
+    """``mandat serve``, as a deployment runs it, with either server."""
+    command = [str(MANDAT), "serve", "--server", server, "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(WORKERS)]
+    if server == "granian":
+        # Each thread keeps its own database connection (CONN_MAX_AGE): bounded, so that
+        # PostgreSQL's max_connections holds. gunicorn's sync workers run one each.
+        command += ["--threads", str(GRANIAN_THREADS)]
+    return command
 
 
 def get(url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None) -> Any:

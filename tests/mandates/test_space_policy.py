@@ -103,6 +103,14 @@ def test_space_can_equals_can_for_an_unrestricted_admin(
                 mine = policies.employers_for(world.admin, domain, action, limit=2)
                 theirs = policies.employers_for_space(world.firm.pk, domain, action, limit=2)
                 assert mine == theirs
+                # The API's client list pages the same employers, with the mandate that allows.
+                rows = policies.client_rows_for_space(world.firm.pk, domain, action, limit=2)
+                assert [row.employer_id for row in rows.rows] == theirs.employer_ids
+                assert rows.next_after == theirs.next_after
+                for row in rows.rows:
+                    assert row.mandate_id == policies.space_check(
+                        world.firm.pk, action, row.employer_number, code
+                    )
                 everyone = list(policies.iter_employers_for(world.admin, domain, action))
                 many = policies.space_mandates_for(
                     world.firm.pk, [e.employer_number for e in world.employers], [code]
@@ -141,3 +149,13 @@ def test_changed_since_keeps_mandates_activated_since(world: World) -> None:
     )
     assert before.employer_ids == [world.employers[0].pk]
     assert after.employer_ids == []
+    rows = policies.client_rows_for_space(
+        world.firm.pk, domain, "consult", changed_since=first.activated_at - dt.timedelta(1)
+    )
+    assert [(r.mandate_id, r.since) for r in rows.rows] == [(first.pk, first.activated_at)]
+    assert (
+        policies.client_rows_for_space(
+            world.firm.pk, domain, "consult", changed_since=first.activated_at + dt.timedelta(1)
+        ).rows
+        == []
+    )

@@ -29,7 +29,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from mandat.accounts.models import User
 from mandat.api import problems, tokens
-from mandat.api.principal import ApiPrincipal, parse_scope
+from mandat.api.principal import ApiPrincipal, TokenHolder, parse_scope
 from mandat.api.ratelimit import limiter
 from mandat.core.errors import ApplicationError
 from mandat.mandates import policies
@@ -90,23 +90,35 @@ def _live_client(client_id: str) -> tuple[int, int] | None:
 
 
 class ClientToken(HttpBearer):
-    """An access token from ``POST /api/v1/oauth/token``, of a client that may still call."""
+    """An access token from ``POST /api/v1/oauth/token``, of a client that may still call.
+
+    ``read_client=False`` is for ``POST /check`` alone: the token is verified here, and the
+    endpoint reads the client in the same statement as the rule (``mandat.api.checks``),
+    refusing a client that may not call exactly as this class does. ``request.auth`` is then
+    a ``TokenHolder``, which ``principal`` refuses, so no other endpoint can skip the read.
+    """
 
     openapi_description = (
         "An access token from POST /api/v1/oauth/token (OAuth 2.0 client credentials), "
         "in the Authorization header: `Bearer <token>`."
     )
 
-    def authenticate(self, request: HttpRequest, token: str) -> ApiPrincipal | None:
+    def __init__(self, *, read_client: bool = True) -> None:
+        super().__init__()
+        self.read_client = read_client
+
+    def authenticate(self, request: HttpRequest, token: str) -> TokenHolder | None:
         claims = tokens.verified_claims(token)
         if claims is None:
-            return None
-        live = _live_client(claims["sub"])
-        if live is None or live[1] != claims["space"]:
             return None
         scopes = claims.get("_scopes")
         if scopes is None:  # parsed once per token: the claims are cached with it
             scopes = claims["_scopes"] = parse_scope(claims["scope"]) or frozenset()
+        if not self.read_client:
+            return TokenHolder(space_id=claims["space"], client_id=claims["sub"], scopes=scopes)
+        live = _live_client(claims["sub"])
+        if live is None or live[1] != claims["space"]:
+            return None
         principal = ApiPrincipal(
             space_id=live[1], client_id=claims["sub"], client_pk=live[0], scopes=scopes
         )
@@ -116,6 +128,15 @@ class ClientToken(HttpBearer):
 
 #: How the token API authenticates.
 CLIENT_AUTH = ClientToken()
+#: ``POST /check`` only: the endpoint reads the client itself (see ``ClientToken``).
+CLIENT_TOKEN_ONLY = ClientToken(read_client=False)
+
+
+def token_holder(request: HttpRequest) -> TokenHolder:
+    """The holder of a verified token whose client the endpoint must still read."""
+    found = getattr(request, "auth", None)
+    assert isinstance(found, TokenHolder)  # noqa: S101 - CLIENT_TOKEN_ONLY lets one through
+    return found
 
 
 def principal(request: HttpRequest) -> ApiPrincipal:

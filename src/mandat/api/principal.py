@@ -8,8 +8,8 @@ from mandat.catalog.models import Level
 
 
 @dataclass(frozen=True)
-class ApiPrincipal:
-    """``request.auth`` of every call authenticated with an access token.
+class TokenHolder:
+    """The holder of a valid access token, before its client has been read.
 
     ``scopes`` holds ``(domain_code, action)`` pairs. ``act`` covers ``consult``, as a
     mandate's level does, so a client with ``AFFILIATIONS:act`` may also consult.
@@ -17,7 +17,6 @@ class ApiPrincipal:
 
     space_id: int
     client_id: str
-    client_pk: int
     scopes: frozenset[tuple[str, str]]
 
     def allows(self, domain_code: str, action: str) -> bool:
@@ -26,6 +25,14 @@ class ApiPrincipal:
     def domains(self) -> set[str]:
         """The domain codes the client may at least consult."""
         return {domain for domain, _action in self.scopes}
+
+
+@dataclass(frozen=True)
+class ApiPrincipal(TokenHolder):
+    """``request.auth`` of every call authenticated with an access token: the client has
+    been read on this call and may call (unrevoked, unexpired, its space open)."""
+
+    client_pk: int
 
 
 _ACTIONS = frozenset(Level.values)

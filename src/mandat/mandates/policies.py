@@ -97,6 +97,23 @@ def _driver() -> tuple[str, Any]:
 driver = _driver
 
 
+def execute_prepared(sql: str, params: tuple[object, ...]) -> Any:
+    """Run ``sql`` (``%s`` placeholders) on the driver; returns its cursor.
+
+    On PostgreSQL as a prepared statement of this connection: planning the API's one-statement
+    check took about 0.7 ms, ten times its execution (EXPLAIN ANALYZE on the demo), and a
+    prepared statement is planned once per connection, then runs on its cached plan. Django's
+    own cursors bind on the client side and cannot prepare, hence a server-side cursor here.
+    """
+    vendor, connection = _driver()
+    if vendor == "sqlite":
+        return connection.execute(_QMARK.get(sql) or sql.replace("%s", "?"), params)
+    import psycopg
+
+    cursor = psycopg.Cursor(connection)
+    return cursor.execute(sql, params, prepare=True)
+
+
 def _query(sql: str, at: dt.datetime | None, params: tuple[object, ...]) -> Any:
     """Run a policy query on the DB-API connection itself; returns its cursor.
 
@@ -368,6 +385,88 @@ def employers_for_space(
     rows = _query(sql, at, params).fetchall()
     ids = [row[0] for row in rows]
     return EmployerPage(ids, ids[-1] if len(ids) == limit else None)
+
+
+# What ``employers_for_space`` pages, with what a client list shows of each: the mandate,
+# its level, since when it is active, and the employer's number and name (by primary key).
+_ROW_COLUMNS = (
+    "SELECT d.employer_id, d.id, d.level, COALESCE(d.activated_at, d.valid_from), "
+    "(SELECT e.employer_number FROM registry_employer e WHERE e.id = d.employer_id), "
+    "(SELECT e.name FROM registry_employer e WHERE e.id = d.employer_id) "
+)
+_SPACE_ROWS_SQL = {
+    action: sql.replace("SELECT d.employer_id ", _ROW_COLUMNS, 1)
+    for action, sql in _SPACE_EMPLOYERS_SQL.items()
+}
+_SPACE_ROWS_SINCE_SQL = {
+    action: sql.replace("SELECT d.employer_id ", _ROW_COLUMNS, 1)
+    for action, sql in _SPACE_EMPLOYERS_SINCE_SQL.items()
+}
+_QMARK.update(
+    {
+        sql: sql.replace("%s", "?")
+        for sql in [*_SPACE_ROWS_SQL.values(), *_SPACE_ROWS_SINCE_SQL.values()]
+    }
+)
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    employer_id: int
+    mandate_id: int
+    level: str
+    since: dt.datetime
+    employer_number: str
+    employer_name: str
+
+
+@dataclass(frozen=True)
+class ClientRowPage:
+    rows: list[ClientRow]
+    next_after: int | None
+
+
+def client_rows_for_space(
+    space_id: int,
+    domain: Domain | int,
+    action: str,
+    *,
+    after: int = 0,
+    limit: int = 100,
+    changed_since: dt.datetime | None = None,
+) -> ClientRowPage:
+    """``employers_for_space``'s page, in one statement, with each employer's usable mandate
+    (one at most: a space holds one active mandate per employer and domain)."""
+    sql = (_SPACE_ROWS_SQL if changed_since is None else _SPACE_ROWS_SINCE_SQL).get(action)
+    if sql is None:
+        raise ValueError(f"unknown action {action!r}")
+    if not 1 <= limit <= 10_000:
+        raise ValueError("limit must be between 1 and 10000")
+    sqlite = _driver()[0] == "sqlite"
+    now = dt.datetime.now(dt.UTC)
+    stamp: object = str(now.replace(tzinfo=None)) if sqlite else now
+    params: tuple[object, ...] = (space_id, _pk(domain), after, limit)
+    if changed_since is not None:
+        since = time.as_utc(changed_since)
+        params = (space_id, _pk(domain), str(since.replace(tzinfo=None)) if sqlite else since)
+        params += (after, limit)
+    rows = [
+        ClientRow(
+            int(employer_id),
+            int(mandate_id),
+            level,
+            # SQLite gives Django's stored text (naive UTC), PostgreSQL an aware datetime.
+            dt.datetime.fromisoformat(moment).replace(tzinfo=dt.UTC)
+            if isinstance(moment, str)
+            else moment.astimezone(dt.UTC),
+            number,
+            name,
+        )
+        for employer_id, mandate_id, level, moment, number, name in execute_prepared(
+            sql, (*params[:2], stamp, stamp, *params[2:])
+        )
+    ]
+    return ClientRowPage(rows, rows[-1].employer_id if len(rows) == limit else None)
 
 
 @dataclass(frozen=True)

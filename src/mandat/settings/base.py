@@ -108,7 +108,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "mandat.portal.security.PagesCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -116,13 +115,21 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "mandat.portal.language.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # After messages, so that an ended session can say why.
+    # After messages, so that an ended session can say why. The session-authenticated API
+    # is held to the same limits, so this one stays out of PAGE_MIDDLEWARE.
     "mandat.accounts.sessions.SessionLimitsMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # What follows runs for the pages, not for the JSON API (mandat.core.middleware).
+    "mandat.core.middleware.PagesOnlyMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+]
+#: The pages' own middleware, outermost first, which ``PagesOnlyMiddleware`` runs for every
+#: path outside ``/api/``. Only middleware without view hooks may be listed here.
+PAGE_MIDDLEWARE = [
+    "mandat.portal.security.PagesCSPMiddleware",
+    "mandat.portal.language.AccountLanguageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 #: The pages' Content Security Policy (django-csp): their own files only, no inline
