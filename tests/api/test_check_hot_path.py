@@ -194,3 +194,16 @@ def test_the_client_list_is_what_the_model_would_render(
     assert body["next_cursor"] is not None
     unknown = Client().get("/api/v1/clients", {"domain": "NOPE"}, headers=headers)
     assert unknown.status_code in (403, 404)
+
+
+@pytest.mark.postgres
+def test_the_check_statement_is_prepared_on_postgresql(
+    api_client_: ApiClient, firm: Space, employer: Employer
+) -> None:
+    """Planning it cost ten times running it: it must run as a prepared statement."""
+    for _ in range(3):
+        checks.client_check(api_client_.client_id, firm.pk, "act", "1", "AFFILIATIONS")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("FROM api_apiclient c" in statement for statement in prepared), prepared

@@ -103,7 +103,9 @@ def execute_prepared(sql: str, params: tuple[object, ...]) -> Any:
     On PostgreSQL as a prepared statement of this connection: planning the API's one-statement
     check took about 0.7 ms, ten times its execution (EXPLAIN ANALYZE on the demo), and a
     prepared statement is planned once per connection, then runs on its cached plan. Django's
-    own cursors bind on the client side and cannot prepare, hence a server-side cursor here.
+    own cursors bind on the client side and cannot prepare, hence a server-side cursor here
+    (and ``prepare_threshold`` in the database's OPTIONS, without which psycopg ignores
+    ``prepare=True``: settings.base.database_config sets it).
     """
     vendor, connection = _driver()
     if vendor == "sqlite":

@@ -50,7 +50,10 @@ def database_config(url: str | None) -> dict[str, Any]:
     if url:
         config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
         if config["ENGINE"] == "django.db.backends.postgresql":
-            config.setdefault("OPTIONS", {})
+            # Prepared statements for the API's hot paths (mandates.policies.execute_prepared):
+            # Django turns them off by default, and then psycopg ignores prepare=True. Django's
+            # own cursors bind on the client side and never prepare, whatever this says.
+            config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
@@ -329,6 +332,8 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login", "csrfmiddlewaret
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 #: Failures only, not every successful login: the audit trail and sessions record those.
 AXES_DISABLE_ACCESS_LOG = True
+#: No banner on every start (it printed into every management command's output).
+AXES_VERBOSE = False
 #: Reverse proxies in front of mandat, each appending to X-Forwarded-For: the client's address
 #: is the one the outermost of them saw. 0 (none): REMOTE_ADDR. Code throttles use it too.
 MANDAT_PROXY_COUNT = int(ENV.get("MANDAT_PROXY_COUNT", "0"))
