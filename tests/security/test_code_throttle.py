@@ -294,6 +294,7 @@ def _bulk(headers: dict[str, str], lines: list[dict[str, str]], address: str = H
         "/api/v1/redemptions",
         json.dumps({"lines": lines}),
         content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
         **headers,
     )
 
