@@ -119,6 +119,7 @@ REFUSED = [
     ("MANDAT_API_ISSUER", "https://:443"),
     ("MANDAT_API_ISSUER", "https://[::1"),
     ("MANDAT_API_ISSUER", "https:mandat.example.lu"),
+    ("MANDAT_WEBAUTHN_INSECURE_ORIGIN", "1"),
 ]
 
 

@@ -194,12 +194,12 @@ def test_the_session_api_answers_step_up_required(
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert problem["type"] == "urn:mandat:problem:step-up-required"
-    assert problem["code"] == "step-up-required"
+    assert problem["type"] == "urn:mandat:problem:step_up_required"
+    assert problem["code"] == "step_up_required"
     # Stepped up, the same call goes past the check (to the next answer: not found).
     client.force_login(user)  # type: ignore[arg-type]
     again = client.post(url, json.dumps(body or {}), content_type="application/json")
-    assert again.status_code != 403 or again.json()["code"] != "step-up-required"
+    assert again.status_code != 403 or again.json()["code"] != "step_up_required"
 
 
 def test_the_second_factor_page_does_not_offer_the_password_instead(

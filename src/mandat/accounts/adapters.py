@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 from typing import Any
 
@@ -9,6 +10,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.models import SocialLogin
@@ -17,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from mandat.accounts import assurance
+from mandat.documents import vault
 
 
 def _second_factor_pages() -> set[str]:
@@ -72,3 +75,25 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             request.session[assurance.OIDC_ACR_SESSION_KEY] = acr
         else:
             request.session.pop(assurance.OIDC_ACR_SESSION_KEY, None)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are sealed at rest, as letters with codes are.
+
+    allauth keeps them in clear in ``Authenticator.data`` unless its adapter encrypts them; with
+    them, anyone reading the database could produce a person's second factor. They are sealed
+    under ``MANDAT_DOCUMENT_KEY`` (AES-256-GCM, ``documents.vault``), a key kept outside it.
+    """
+
+    _PREFIX = "sealed:"
+    _LABEL = "mfa-secret"
+
+    def encrypt(self, text: str) -> str:
+        sealed = vault.seal(text.encode(), label=self._LABEL)
+        return self._PREFIX + base64.b64encode(sealed).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        if not encrypted_text.startswith(self._PREFIX):
+            raise ValueError("an MFA secret that was not sealed")
+        sealed = base64.b64decode(encrypted_text.removeprefix(self._PREFIX))
+        return vault.unseal(sealed, label=self._LABEL).decode()

@@ -49,7 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "space_admin_required": 403,
     "scope_act_required": 403,
     "agent_required": 403,
-    "step-up-required": 403,
+    "step_up_required": 403,
     "not_an_employer_space": 403,
     "not_found": 404,
     "request_wrong_state": 409,

@@ -83,7 +83,7 @@ def _access_request(request: HttpRequest, request_id: int) -> CertificationReque
 
 def _stepped_up(request: HttpRequest) -> None:
     """Refuse a binding act to a session below ``MANDAT_STEP_UP_LEVEL`` (403
-    ``step-up-required``): the person steps up in the portal, then calls again."""
+    ``step_up_required``): the person steps up in the portal, then calls again."""
     if assurance.needs_step_up(request):
         raise ApplicationError(
             _(
@@ -91,7 +91,7 @@ def _stepped_up(request: HttpRequest) -> None:
                 "(%(url)s), then try again."
             )
             % {"url": reverse("accounts:step_up")},
-            code="step-up-required",
+            code="step_up_required",
         )
 
 
@@ -383,7 +383,7 @@ def request_set_security_code(
 def request_sign(request: HttpRequest, request_id: Id) -> CertificationRequestOut:
     """Step 7: render the summary and sign it with the platform's seal, naming the caller.
     Every step must be answered (409 ``request_incomplete`` otherwise). A session below the
-    step-up level gets 403 ``step-up-required``."""
+    step-up level gets 403 ``step_up_required``."""
     _stepped_up(request)
     certification_request = _access_request(request, request_id)
     return _described(services.request_sign(by=caller(request), request=certification_request))
@@ -409,7 +409,7 @@ def request_transmit(
     request: HttpRequest, request_id: Id, payload: TransmitIn
 ) -> CertificationRequestOut:
     """Step 8: send the signed request to the institution. ``confirm`` must be true.
-    A session below the step-up level gets 403 ``step-up-required``."""
+    A session below the step-up level gets 403 ``step_up_required``."""
     _stepped_up(request)
     certification_request = _access_request(request, request_id)
     return _described(
@@ -434,7 +434,7 @@ def certification_redeem(
 
     A typing error in the code is ``code_typo`` and does not count as a try; five wrong
     security codes lock the code. A session below the step-up level gets 403
-    ``step-up-required``. Too many wrong codes from one account or address make it wait:
+    ``step_up_required``. Too many wrong codes from one account or address make it wait:
     429 ``too_many_failures`` with ``Retry-After``.
     """
     _stepped_up(request)

@@ -253,6 +253,8 @@ DEFAULT_FROM_EMAIL = ENV.get("MANDAT_FROM_EMAIL", "mandat <no-reply@localhost>")
 #: recovery codes for when both are lost.
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "mandat"
+#: Seals TOTP secrets and recovery-code seeds at rest (mandat.accounts.adapters.MFAAdapter).
+MFA_ADAPTER = "mandat.accounts.adapters.MFAAdapter"
 #: WebAuthn assertions are bound to this site's origin (https, or http://localhost). "1" turns
 #: that check off, for a development server reached by another plain-http name; never in
 #: production, where it would accept assertions made for any site.

@@ -106,6 +106,9 @@ if MANDAT_OIDC_ISSUER:
             "MANDAT_OIDC_CLIENT_SECRET must be set to the secret the identity provider issued "
             "(at least 16 characters, not a placeholder) when MANDAT_OIDC_ISSUER is set."
         )
+if ENV.get("MANDAT_WEBAUTHN_INSECURE_ORIGIN", "0") != "0":
+    # It would accept passkey assertions made for any other site.
+    raise ImproperlyConfigured("MANDAT_WEBAUTHN_INSECURE_ORIGIN must stay 0 in production.")
 if "django.middleware.csrf.CsrfViewMiddleware" not in MIDDLEWARE:
     raise ImproperlyConfigured("The CSRF middleware must stay on in production.")
 
