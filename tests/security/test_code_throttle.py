@@ -13,6 +13,7 @@ import pytest
 from django.db import transaction
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import translation
 from pytest_django.fixtures import Settings
 
 from mandat.certification import redemption
@@ -138,8 +139,11 @@ def test_the_address_is_read_behind_the_configured_proxies(settings: Settings) -
 
 
 def test_the_message_says_when_to_try_again() -> None:
-    assert "try again in 30 seconds" in str(throttle.Throttled(30))
-    assert "try again in 2 minutes" in str(throttle.Throttled(120))
+    with translation.override("en"):
+        assert "try again in 30 seconds" in str(throttle.Throttled(30))
+        assert "try again in 2 minutes" in str(throttle.Throttled(120))
+    with translation.override("de"):
+        assert "in 60 Sekunden erneut" in str(throttle.Throttled(60))
 
 
 def test_disabled_throttles_count_nothing(settings: Settings) -> None:
