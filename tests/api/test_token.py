@@ -362,3 +362,38 @@ def test_pruning_the_token_cache_survives_tokens_added_meanwhile(
     assert tokens.verified_claims(token) is not None
     assert token in cache
     assert not any(name.startswith("stale-") for name in cache)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"aud": "https://another.example.lu/api/v1"},
+        {"iss": "https://another.example.lu"},
+        {"exp": int(time.time()) - 1},
+        {"space": "1"},
+    ],
+    ids=["wrong-audience", "wrong-issuer", "expired", "space-not-an-integer"],
+)
+def test_a_well_signed_access_token_with_wrong_claims_is_refused(
+    client_: ApiClient, change: dict[str, Any]
+) -> None:
+    """Signed with the server's own key, so only the claim checks can refuse it."""
+    good = factories.api_token(client_)
+    key = tokens.signing_key()
+    claims = dict(jwt.decode(good, key, algorithms=["ES256"]).claims)
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": key.thumbprint()}
+    assert (
+        Client().get("/api/v1/whoami", headers={"Authorization": f"Bearer {good}"}).status_code
+        == 200
+    )
+    forged = jwt.encode(header, {**claims, **change}, key, algorithms=["ES256"])
+    for path, method in (("/api/v1/whoami", "get"), ("/api/v1/check", "post")):
+        body = {"employer": "1", "domain": "AFFILIATIONS", "action": "consult"}
+        response = getattr(Client(), method)(
+            path,
+            body if method == "post" else None,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {forged}"},
+        )
+        assert response.status_code == 401, (path, response.content)
+        assert response.json()["type"] == "urn:mandat:problem:invalid_token"

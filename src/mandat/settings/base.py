@@ -80,7 +80,7 @@ DATABASES = {"default": database_config(ENV.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mandat.core.admin_apps.MandatAdminConfig",  # the admin, behind the portal's login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
