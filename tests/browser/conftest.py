@@ -413,6 +413,7 @@ def totp_code(who: str) -> str:
     from mandat.demo import DEMO_TOTP_SECRET
 
     period = int(time.time()) // TOTP_PERIOD
+    # A user whose code is still fresh in the server's memory waits for the next period.
     while period <= _USED_PERIODS.get(who, -1):
         time.sleep((period + 1) * TOTP_PERIOD - time.time() + 0.05)
         period = int(time.time()) // TOTP_PERIOD

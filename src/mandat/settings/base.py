@@ -253,6 +253,10 @@ DEFAULT_FROM_EMAIL = ENV.get("MANDAT_FROM_EMAIL", "mandat <no-reply@localhost>")
 #: recovery codes for when both are lost.
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "mandat"
+#: A code from the period just before or after the server's is accepted too: a code typed in
+#: the last seconds of its period still works when it arrives (RFC 6238 section 5.2 advises
+#: allowing one step for delay). allauth still accepts each code only once.
+MFA_TOTP_TOLERANCE = 1
 #: Seals TOTP secrets and recovery-code seeds at rest (mandat.accounts.adapters.MFAAdapter).
 MFA_ADAPTER = "mandat.accounts.adapters.MFAAdapter"
 #: WebAuthn assertions are bound to this site's origin (https, or http://localhost). "1" turns
