@@ -397,6 +397,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+# Moving between pages
+
+
+def navigate(page: Any, action: Any, url: str) -> None:
+    """Do what loads a new page (even at the same address), and wait until it has loaded.
+
+    It waits for the navigation itself. Polling a page variable instead
+    (``wait_for_function``) evaluates a string in the page, which the pages' CSP, with no
+    'unsafe-eval', refused now and then once the new page had loaded.
+    """
+    with page.expect_navigation(url=re.compile(url), wait_until="load"):
+        action()
+
+
 # Logging in
 
 

@@ -10,16 +10,14 @@ process, so the tests cannot use the ORM directly).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from mandat.demo import BOULANGERIE_NUMBER, DEMO_PASSWORD, SALARY_NUMBER
-from tests.browser.conftest import COMMAND_TIMEOUT, MANDAT, MandatServer, _with_database, log_in
+from tests.browser.conftest import MandatServer, log_in, navigate
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 COLLEAGUE_ID = "1990010112345"
@@ -57,52 +55,21 @@ print("set up")
 """
 
 
-def _server_env(server: MandatServer) -> dict[str, str]:
-    """The environment ``mandat_server`` serves with (its data folder holds its log)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MANDAT_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
-        MANDAT_DATA_DIR=str(server.log.parent),
-        DJANGO_SETTINGS_MODULE="mandat.settings.base",
-        MANDAT_DEBUG="0",
-        MANDAT_ALLOWED_HOSTS="127.0.0.1,localhost",
-    )
-    if server.database != "sqlite":
-        env["DATABASE_URL"] = _with_database(os.environ["DATABASE_URL"], server.database)
-    return env
-
-
 @pytest.fixture(scope="module")
 def given_world(mandat_server: MandatServer) -> MandatServer:
     """Salary S.A. holds two mandates from Boulangerie; a person with a national id exists."""
-    result = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
-        [str(MANDAT), "shell", "-c", _SETUP],
-        env=_server_env(mandat_server),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0 and "set up" in result.stdout, result.stderr[-3000:]
+    assert "set up" in mandat_server.manage("shell", "-c", _SETUP)
     return mandat_server
-
-
-def _navigate(page: Any, action: Any, url: str) -> None:
-    page.evaluate("window.__mandat_seen = true")
-    action()
-    page.wait_for_function("!window.__mandat_seen")
-    page.wait_for_url(re.compile(url))
-    page.wait_for_load_state("load")
 
 
 def _follow(page: Any, shots: Any, name: str, link: Any, url: str) -> None:
     locator = page.get_by_role("link", name=link, exact=True) if isinstance(link, str) else link
-    _navigate(page, locator.click, url)
+    navigate(page, locator.click, url)
     shots(page, name)
 
 
 def _press(page: Any, shots: Any, name: str, url: str, *, button: str = "Continue") -> None:
-    _navigate(page, page.get_by_role("button", name=button, exact=True).click, url)
+    navigate(page, page.get_by_role("button", name=button, exact=True).click, url)
     shots(page, name)
 
 
@@ -239,12 +206,4 @@ def _employer_id(server: MandatServer) -> int:
         "from mandat.registry.models import Employer;"
         f"print(Employer.objects.get(employer_number='{BOULANGERIE_NUMBER}').pk)"
     )
-    result = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
-        [str(MANDAT), "shell", "-c", code],
-        env=_server_env(server),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=True,
-    )
-    return int(result.stdout.strip().splitlines()[-1])
+    return int(server.manage("shell", "-c", code).strip().splitlines()[-1])

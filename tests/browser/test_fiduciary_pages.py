@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from playwright.sync_api import expect
 
 from mandat.demo import BOULANGERIE_NUMBER, SALARY_NUMBER
 from mandat.portal.client_selectors import fold
-from tests.browser.conftest import COMMAND_TIMEOUT, MANDAT, MandatServer, _with_database, log_in
+from tests.browser.conftest import MandatServer, log_in, navigate
 
 FIDUCIARY = "Fiduciaire Grand-Duché S.A."
 BANNER = "You are acting for"
@@ -47,41 +45,10 @@ print("set up")
 """
 
 
-def _server_env(server: MandatServer) -> dict[str, str]:
-    """The environment ``mandat_server`` serves with (its data folder holds its log)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MANDAT_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
-        MANDAT_DATA_DIR=str(server.log.parent),
-        DJANGO_SETTINGS_MODULE="mandat.settings.base",
-        MANDAT_DEBUG="0",
-        MANDAT_ALLOWED_HOSTS="127.0.0.1,localhost",
-    )
-    if server.database != "sqlite":
-        env["DATABASE_URL"] = _with_database(os.environ["DATABASE_URL"], server.database)
-    return env
-
-
 @pytest.fixture(scope="module")
 def world(mandat_server: MandatServer) -> MandatServer:
-    result = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
-        [str(MANDAT), "shell", "-c", _SETUP],
-        env=_server_env(mandat_server),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0 and "set up" in result.stdout, result.stderr[-3000:]
+    assert "set up" in mandat_server.manage("shell", "-c", _SETUP)
     return mandat_server
-
-
-def _go(page: Any, action: Any, url: str) -> None:
-    page.evaluate("window.__mandat_seen = true")
-    action()
-    page.wait_for_function("!window.__mandat_seen")
-    page.wait_for_url(re.compile(url))
-    page.wait_for_load_state("load")
 
 
 def _login(page: Any, shots: Any, who: str) -> None:
@@ -90,9 +57,9 @@ def _login(page: Any, shots: Any, who: str) -> None:
 
 
 def _clients_tab(page: Any, shots: Any, who: str, space: str) -> None:
-    _go(page, page.get_by_role("link", name=space, exact=True).first.click, r"/spaces/\d+/$")
+    navigate(page, page.get_by_role("link", name=space, exact=True).first.click, r"/spaces/\d+/$")
     tabs = page.get_by_role("navigation", name="Space")
-    _go(page, tabs.get_by_role("link", name="Clients", exact=True).click, r"/clients/$")
+    navigate(page, tabs.get_by_role("link", name="Clients", exact=True).click, r"/clients/$")
     expect(tabs.get_by_role("link", name="Clients", exact=True)).to_have_attribute(
         "aria-current", "page"
     )
@@ -100,7 +67,7 @@ def _clients_tab(page: Any, shots: Any, who: str, space: str) -> None:
 
 
 def _show(page: Any) -> None:
-    _go(page, page.get_by_role("button", name="Show clients").click, r"/clients/\?")
+    navigate(page, page.get_by_role("button", name="Show clients").click, r"/clients/\?")
 
 
 def _status(page: Any) -> str:
@@ -147,7 +114,7 @@ def test_the_fiduciary_finds_its_clients_acts_for_one_and_renounces(
     page.set_viewport_size({"width": 320, "height": 800})
     shots(page, "fiduciary clients at 320 px")
     page.set_viewport_size({"width": 1100, "height": 900})
-    _go(page, page.get_by_role("link", name="Next page").click, r"page=2")
+    navigate(page, page.get_by_role("link", name="Next page").click, r"page=2")
     shots(page, "fiduciary page 2")
     assert _status(page).startswith("51–100 of")
     expect(page.get_by_label("Domain")).to_have_value("BILLING")
@@ -167,39 +134,39 @@ def test_the_fiduciary_finds_its_clients_acts_for_one_and_renounces(
     # Open a client and act for it: the banner follows to another page.
     first = page.locator(".client-table tbody tr td:first-child a").first
     client_name = first.inner_text()
-    _go(page, first.click, r"/clients/\d+/$")
+    navigate(page, first.click, r"/clients/\d+/$")
     shots(page, "fiduciary client")
     page.set_viewport_size({"width": 320, "height": 800})
     shots(page, "fiduciary client at 320 px")
     page.set_viewport_size({"width": 1100, "height": 900})
     expect(page.get_by_role("heading", level=1)).to_contain_text(client_name)
-    _go(page, page.get_by_role("button", name="Act for this client").click, r"/clients/\d+/$")
+    navigate(page, page.get_by_role("button", name="Act for this client").click, r"/clients/\d+/$")
     banner = page.get_by_role("region", name="Client you are acting for")
     expect(banner).to_contain_text(f"{BANNER} {client_name}")
     shots(page, "fiduciary acting")
     client_url = page.url
-    _go(page, page.get_by_role("link", name="mandat", exact=True).click, r"/$")
+    navigate(page, page.get_by_role("link", name="mandat", exact=True).click, r"/$")
     expect(banner).to_contain_text(client_name)
     expect(banner).to_contain_text(FIDUCIARY)
     shots(page, "fiduciary acting on home")
-    _go(page, banner.get_by_role("button", name="Stop acting for this client").click, r"/$")
+    navigate(page, banner.get_by_role("button", name="Stop acting for this client").click, r"/$")
     expect(page.get_by_text(BANNER)).to_have_count(0)
     shots(page, "fiduciary stopped acting")
 
     # Renounce one mandate of this client, after a page that says what stops.
     page.goto(client_url)
     renounce = page.get_by_role("link", name=re.compile(r"^Renounce Employer general data"))
-    _go(page, renounce.click, r"/renounce/$")
+    navigate(page, renounce.click, r"/renounce/$")
     expect(page.get_by_role("heading", name="What will stop working")).to_be_visible()
     shots(page, "fiduciary renounce confirm")
-    _go(
+    navigate(
         page,
         page.get_by_role("button", name="Yes, renounce this mandate").click,
         r"/renounced/$",
     )
     expect(page.locator(".panel")).to_contain_text("Mandate renounced")
     shots(page, "fiduciary renounced")
-    _go(page, page.get_by_role("link", name="Back to this client").click, r"/clients/\d+/$")
+    navigate(page, page.get_by_role("link", name="Back to this client").click, r"/clients/\d+/$")
     expect(
         page.get_by_role("link", name=re.compile(r"^Renounce Employer general data"))
     ).to_have_count(0)
@@ -212,7 +179,7 @@ def test_a_collaborator_sees_the_clients_read_only(
     _login(page, shots, "salary-clerk")
     _clients_tab(page, shots, "salary-clerk", "Salary S.A.")
     assert _status(page) == "1–1 of 1 client"
-    _go(page, page.locator(".client-table tbody a").first.click, r"/clients/\d+/$")
+    navigate(page, page.locator(".client-table tbody a").first.click, r"/clients/\d+/$")
     shots(page, "salary-clerk client")
     expect(page.get_by_role("link", name=re.compile("^Renounce"))).to_have_count(0)
     expect(page.get_by_text("Only an administrator of this space may renounce")).to_be_visible()

@@ -15,19 +15,11 @@ from typing import Any
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, navigate
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 FIDUCIARY = "Fiduciaire Grand-Duché S.A."
 SPACE_URL = re.compile(r"/spaces/(\d+)/$")
-
-
-def _navigate(page: Any, action: Any, url: str) -> None:
-    page.evaluate("window.__mandat_seen = true")
-    action()
-    page.wait_for_function("!window.__mandat_seen")
-    page.wait_for_url(re.compile(url))
-    page.wait_for_load_state("load")
 
 
 def login(page: Any, shots: Any, who: str) -> None:
@@ -45,7 +37,7 @@ def inbox_rows(page: Any) -> Any:
 
 
 def press(page: Any, shots: Any, name: str, button: Any, url: str) -> None:
-    _navigate(page, button.click, url)
+    navigate(page, button.click, url)
     shots(page, name)
 
 

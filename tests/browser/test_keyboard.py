@@ -46,10 +46,9 @@ def tab_to(page: Any, target: Any, *, backwards: bool = False) -> None:
 def activate(page: Any, target: Any, *, key: str = "Enter") -> None:
     """Reach a link or a button with Tab and press it: wait for the page it loads."""
     tab_to(page, target)
-    page.evaluate("window.__mandat_seen = true")
-    page.keyboard.press(key)
-    page.wait_for_function("!window.__mandat_seen")
-    page.wait_for_load_state("load")
+    # The navigation itself, not a polled page variable: see conftest.navigate.
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press(key)
 
 
 def type_into(page: Any, field: Any, text: str) -> None:

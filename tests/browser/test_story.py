@@ -24,7 +24,7 @@ from pypdf import PdfReader
 
 from mandat.core import codes
 from mandat.demo import BOULANGERIE_NUMBER, SALARY_NUMBER
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, navigate
 
 BOULANGERIE = "Boulangerie Demo S.à r.l."
 SALARY = "Salary S.A."
@@ -94,25 +94,16 @@ def representative_codes(text: str) -> dict[str, str]:
     return found
 
 
-def _navigate(page: Any, action: Any, url: str) -> None:
-    """Do what loads a new page (even at the same address), and wait until it has loaded."""
-    page.evaluate("window.__mandat_seen = true")
-    action()
-    page.wait_for_function("!window.__mandat_seen")
-    page.wait_for_url(re.compile(url))
-    page.wait_for_load_state("load")
-
-
 def follow(page: Any, shots: Any, name: str, link: Any, url: str) -> None:
     """Click a link (a locator, or its accessible name) and screenshot the page it opens."""
     locator = page.get_by_role("link", name=link, exact=True) if isinstance(link, str) else link
-    _navigate(page, locator.click, url)
+    navigate(page, locator.click, url)
     shots(page, name)
 
 
 def submit(page: Any, shots: Any, name: str, url: str, *, button: str = "Continue") -> None:
     """Press the page's button, and screenshot the page that answers."""
-    _navigate(page, page.get_by_role("button", name=button, exact=True).click, url)
+    navigate(page, page.get_by_role("button", name=button, exact=True).click, url)
     shots(page, name)
 
 
